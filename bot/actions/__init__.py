@@ -1,0 +1,16 @@
+"""Custom actions, served by the Rasa action server: `rasa run actions --actions bot.actions`.
+
+Actions stay thin: they read the tracker, call `bot.support` and `bot.store`, and return
+events.
+"""
+
+from bot.actions import (  # noqa: F401 - importing registers the actions
+    account,
+    address,
+    billing,
+    orders,
+    returns,
+    session,
+    subscriptions,
+    support,
+)

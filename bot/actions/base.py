@@ -1,0 +1,199 @@
+"""What every custom action shares: the store, the customer, error handling, form checks."""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.constants import (
+    SLOT_AMOUNT,
+    SLOT_CONFIRM_CANCEL,
+    SLOT_CUSTOMER_ID,
+    SLOT_CUSTOMER_KEY,
+    SLOT_CUSTOMER_NAME,
+    SLOT_EMAIL,
+    SLOT_ISSUE_TYPE,
+    SLOT_NEW_ADDRESS,
+    SLOT_ORDER_NUMBER,
+    SLOT_PLAN,
+    SLOT_REFUND_REASON,
+    SLOT_REQUEST_TYPE,
+    SLOT_WELCOME_BACK,
+)
+from bot.errors import StoreError
+from bot.settings import Settings
+from bot.store import Customer, SupportStore
+
+logger = logging.getLogger(__name__)
+
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+DIGITS_PATTERN = re.compile(r"\d+")
+
+# Slots that belong to one request; cleared when the request is handled.
+TRANSIENT_SLOTS = (
+    SLOT_ISSUE_TYPE,
+    SLOT_REFUND_REASON,
+    SLOT_NEW_ADDRESS,
+    SLOT_PLAN,
+    SLOT_CONFIRM_CANCEL,
+    SLOT_AMOUNT,
+    SLOT_REQUEST_TYPE,
+)
+
+STORE_UNAVAILABLE = (
+    "Sorry — I can't reach our order system right now. Please try again in a few minutes, "
+    "or ask me for a person."
+)
+
+_store: SupportStore | None = None
+
+
+def get_store() -> SupportStore:
+    """The process-wide store, opened on first use."""
+    global _store
+    if _store is None:
+        _store = SupportStore(Settings.load().store_url)
+    return _store
+
+
+def set_store(store: SupportStore | None) -> None:
+    """Replace the process-wide store (tests)."""
+    global _store
+    _store = store
+
+
+def customer_key(tracker: Tracker) -> str:
+    return tracker.get_slot(SLOT_CUSTOMER_KEY) or tracker.sender_id
+
+
+def verified_customer(tracker: Tracker) -> Customer | None:
+    customer_id = tracker.get_slot(SLOT_CUSTOMER_ID)
+    return get_store().get_customer(customer_id) if customer_id else None
+
+
+def request_done() -> list[EventType]:
+    """Events that close a handled request: transient slots cleared, no pending question."""
+    return [SlotSet(s, None) for s in TRANSIENT_SLOTS] + [SlotSet(SLOT_WELCOME_BACK, False)]
+
+
+class SupportAction(Action):
+    """A custom action whose store failures become a polite reply instead of an error."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except StoreError:
+            logger.exception("%s: the store failed", self.name())
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            return []
+
+    @abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Do the action's work; return the events to apply."""
+
+
+class VerifiedFormValidation(FormValidationAction):
+    """Form checks shared by every form that needs an order and/or a verified customer.
+
+    A customer is verified once they give the email address on the order (or account);
+    their channel id is then linked to the store customer, so later conversations,
+    in any session, skip the email question.
+    """
+
+    def name(self) -> str:  # pragma: no cover - every subclass names itself
+        raise NotImplementedError
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        slots = list(domain_slots)
+        if tracker.get_slot(SLOT_CUSTOMER_ID) and SLOT_EMAIL in slots:
+            slots.remove(SLOT_EMAIL)
+        return slots
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        runs = DIGITS_PATTERN.findall(str(value or ""))
+        number = next((r for r in runs if len(r) == 5), None)
+        if number is None:
+            seen = f" ({runs[0]} has {len(runs[0])} digits)" if runs else ""
+            dispatcher.utter_message(
+                text=f"Order numbers have 5 digits, like 10234{seen}. Could you check your "
+                "confirmation email and send it again?"
+            )
+            return {SLOT_ORDER_NUMBER: None}
+        try:
+            order = get_store().get_order(number)
+        except StoreError:
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            return {SLOT_ORDER_NUMBER: None}
+        if order is None:
+            dispatcher.utter_message(
+                text=f"I couldn't find order {number}. Could you double-check the number in "
+                "your confirmation email?"
+            )
+            return {SLOT_ORDER_NUMBER: None}
+        owner = tracker.get_slot(SLOT_CUSTOMER_ID)
+        if owner and order.customer_id != owner:
+            dispatcher.utter_message(
+                text=f"Order {number} isn't on your account. Could you check the number?"
+            )
+            return {SLOT_ORDER_NUMBER: None}
+        return {SLOT_ORDER_NUMBER: number}
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = EMAIL_PATTERN.search(str(value or ""))
+        if match is None:
+            dispatcher.utter_message(
+                text="That doesn't look like an email address — could you type it again, "
+                "like name@example.com?"
+            )
+            return {SLOT_EMAIL: None}
+        email = match.group(0)
+        store = get_store()
+        try:
+            number = tracker.get_slot(SLOT_ORDER_NUMBER)
+            order = store.get_order(number) if number else None
+            if order is not None:
+                customer = store.get_customer(order.customer_id)
+                if customer is None or customer.email.lower() != email.lower():
+                    dispatcher.utter_message(
+                        text=f"That email doesn't match the one on order {order.number}. "
+                        "Could you check it? It's the address your confirmation was sent to."
+                    )
+                    return {SLOT_EMAIL: None}
+            else:
+                customer = store.find_customer_by_email(email)
+                if customer is None:
+                    dispatcher.utter_message(
+                        text=f"I couldn't find a Brightbasket account with {email}. Could you "
+                        "check it, or use the email you signed up with?"
+                    )
+                    return {SLOT_EMAIL: None}
+            store.link_identity(customer_key(tracker), customer.id)
+        except StoreError:
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            return {SLOT_EMAIL: None}
+        return {
+            SLOT_EMAIL: email,
+            SLOT_CUSTOMER_ID: customer.id,
+            SLOT_CUSTOMER_NAME: customer.name,
+        }

@@ -1,0 +1,167 @@
+"""Session start (identity, carried-over slots, welcome back), greeting, open cases."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.base import (
+    SupportAction,
+    get_store,
+    verified_customer,
+)
+from bot.constants import (
+    ACTION_DISMISS_CASE,
+    ACTION_GREET,
+    ACTION_RESUME_CASE,
+    ACTION_SESSION_START,
+    CARRY_OVER_SLOTS,
+    INTENT_AFFIRM,
+    INTENT_DENY,
+    METADATA_CUSTOMER_ID,
+    SESSION_STARTED_METADATA,
+    SLOT_CUSTOMER_ID,
+    SLOT_CUSTOMER_KEY,
+    SLOT_CUSTOMER_NAME,
+    SLOT_OPEN_CASE_ID,
+    SLOT_ORDER_NUMBER,
+    SLOT_WELCOME_BACK,
+)
+from bot.errors import StoreError
+from bot.store.models import (
+    CASE_DAMAGED_ITEM,
+    CASE_LATE_DELIVERY,
+    CASE_LOST_DELIVERY,
+    DELIVERED,
+)
+from bot.support import order_status_message, welcome_back_message
+
+logger = logging.getLogger(__name__)
+
+
+class ActionSessionStart(Action):
+    """Start a session: keep the customer's identity, and greet a returning customer
+    with their open issue ("Welcome back — is this about the late order 10234?")."""
+
+    def name(self) -> str:
+        return ACTION_SESSION_START
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        metadata = tracker.get_slot(SESSION_STARTED_METADATA) or {}
+        key = str(
+            (metadata.get(METADATA_CUSTOMER_ID) if isinstance(metadata, dict) else None)
+            or tracker.get_slot(SLOT_CUSTOMER_KEY)
+            or tracker.sender_id
+        )
+        events: list[EventType] = [SessionStarted()]
+        # Carry over only the customer's identity; a request of the last session is
+        # remembered as a case in the store instead of half-filled slots.
+        for slot in CARRY_OVER_SLOTS:
+            value = tracker.get_slot(slot)
+            if value is not None and slot != SLOT_CUSTOMER_KEY:
+                events.append(SlotSet(slot, value))
+        events.append(SlotSet(SLOT_CUSTOMER_KEY, key))
+        try:
+            store = get_store()
+            customer = store.customer_for_key(key)
+            if customer is not None:
+                events += [
+                    SlotSet(SLOT_CUSTOMER_ID, customer.id),
+                    SlotSet(SLOT_CUSTOMER_NAME, customer.name),
+                ]
+            case = store.latest_open_case(key, customer.id if customer else None)
+        except StoreError:
+            logger.exception("session start: the store failed; starting without history")
+            case, customer = None, None
+        if case is not None:
+            dispatcher.utter_message(
+                text=welcome_back_message(case, customer),
+                buttons=[
+                    {"title": "Yes, that's it", "payload": f"/{INTENT_AFFIRM}"},
+                    {"title": "No, something else", "payload": f"/{INTENT_DENY}"},
+                ],
+            )
+            events += [
+                SlotSet(SLOT_OPEN_CASE_ID, case.id),
+                SlotSet(SLOT_WELCOME_BACK, True),
+            ]
+            if case.order_number:
+                events.append(SlotSet(SLOT_ORDER_NUMBER, case.order_number))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionGreet(SupportAction):
+    def name(self) -> str:
+        return ACTION_GREET
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot(SLOT_WELCOME_BACK):
+            return []  # the welcome-back question was just asked; don't greet twice
+        name = tracker.get_slot(SLOT_CUSTOMER_NAME)
+        hello = f"Hi {name.split()[0]}!" if name else "Hi! I'm Brightbasket's assistant."
+        dispatcher.utter_message(
+            text=f"{hello} I can track orders, sort out late, lost or damaged deliveries, "
+            "returns and refunds, billing questions, subscriptions and account access. "
+            "What can I help you with?"
+        )
+        return []
+
+
+class ActionResumeCase(SupportAction):
+    """The returning customer confirmed: pick their open case up where it was left."""
+
+    def name(self) -> str:
+        return ACTION_RESUME_CASE
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        store = get_store()
+        case_id = tracker.get_slot(SLOT_OPEN_CASE_ID)
+        case = store.get_case(int(case_id)) if case_id is not None else None
+        events: list[dict[str, Any]] = [SlotSet(SLOT_WELCOME_BACK, False)]
+        if case is None:
+            dispatcher.utter_message(text="Sorry, I lost track of that. What can I help with?")
+            return events
+        today = store.today()
+        order = store.get_order(case.order_number) if case.order_number else None
+        lines = [f"Here's where it stands. {case.summary}"]
+        if order is not None:
+            lines.append(order_status_message(order, today))
+            delivery_case = case.kind in (CASE_LATE_DELIVERY, CASE_LOST_DELIVERY)
+            if delivery_case and order.status == DELIVERED:
+                store.resolve_case(case.id)
+                lines.append("Since it has arrived, I've closed this case.")
+            elif case.kind in (CASE_LATE_DELIVERY, CASE_LOST_DELIVERY, CASE_DAMAGED_ITEM):
+                lines.append(
+                    "I can refund you or arrange a replacement, or get a person to help — just say."
+                )
+        else:
+            lines.append("Our team is on it. Is there anything new I should add to the case?")
+        dispatcher.utter_message(text=" ".join(lines))
+        if order is not None:
+            events.append(SlotSet(SLOT_ORDER_NUMBER, order.number))
+        return events
+
+
+class ActionDismissCase(SupportAction):
+    def name(self) -> str:
+        return ACTION_DISMISS_CASE
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        customer = verified_customer(tracker)
+        who = f", {customer.first_name}" if customer else ""
+        dispatcher.utter_message(text=f"No problem{who}. What can I help you with today?")
+        return [SlotSet(SLOT_WELCOME_BACK, False), SlotSet(SLOT_ORDER_NUMBER, None)]

@@ -1,0 +1,110 @@
+"""`SupportRestInput`: Rasa's REST channel with request validation.
+
+Same URL and payloads as Rasa's `rest` channel (`POST /webhooks/rest/webhook` with
+`{"sender": ..., "message": ..., "metadata": {...}}`), but malformed requests get a 4xx
+JSON error `{"error": code, "message": explanation}` instead of a 500 or a silent reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.guard import MessageGuard, Rejection
+
+logger = logging.getLogger(__name__)
+
+
+class SupportRestInput(RestInput):
+    """REST input channel that validates content type, JSON, sender, text and metadata."""
+
+    def __init__(self, guard: MessageGuard | None = None) -> None:
+        self.guard = guard or MessageGuard()
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def parse(self, request: Request) -> tuple[dict[str, Any] | None, Rejection | None]:
+        content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
+        if content_type != "application/json":
+            return None, Rejection(
+                415,
+                "unsupported_media_type",
+                f"Content-Type must be application/json, got {content_type or 'none'!r}. "
+                'Send e.g. {"sender": "customer-42", "message": "hi"} as JSON.',
+                "",
+            )
+        try:
+            body = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError) as e:
+            return None, Rejection(
+                400,
+                "invalid_json",
+                f"The request body is not valid JSON ({e}). "
+                'Send e.g. {"sender": "customer-42", "message": "hi"}.',
+                "",
+            )
+        if not isinstance(body, dict):
+            return None, Rejection(
+                400,
+                "invalid_body",
+                f"The JSON body must be an object, got {type(body).__name__}.",
+                "",
+            )
+        rejection = (
+            self.guard.check_sender(body.get("sender"))
+            or self.guard.check_text(body.get("message"))
+            or self.guard.check_metadata(body.get("metadata"))
+        )
+        return body, rejection
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body, rejection = self.parse(request)
+            if rejection is not None or body is None:
+                assert rejection is not None
+                return response.json(rejection.as_json(), status=rejection.status)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                self.guard.clean(body["message"]),
+                collector,
+                body["sender"],
+                input_channel=body.get("input_channel") or self.name(),
+                metadata=body.get("metadata"),
+            )
+            try:
+                await on_new_message(message)
+            except CancelledError:
+                logger.error("rest: handling the message of %s timed out", body["sender"])
+            except Exception:
+                logger.exception("rest: handling the message of %s failed", body["sender"])
+                return response.json(
+                    {
+                        "error": "internal_error",
+                        "message": "The assistant failed to handle this message; it was "
+                        "logged. Try again in a moment.",
+                    },
+                    status=500,
+                )
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,114 @@
+"""Names shared by `bot/`, `nlu/`, `knowledge/` and `routing/`.
+
+Every message, slot, entity, intent, action and metadata key the packages exchange is
+named here once. The domain (`bot/domain.yml`) uses the same strings; a test checks that
+the two agree.
+"""
+
+from __future__ import annotations
+
+# --- Keys in a message's parse data (written by NLU components, stored with each
+# --- user turn in the tracker store) -------------------------------------------
+EMOTION = "emotion"  # nlu: {"sentiment": {...}, "frustration": float, "urgency": float}
+KNOWLEDGE = "knowledge"  # knowledge: help-center hits for the message
+
+# --- Keys in a user message's channel metadata ------------------------------------
+METADATA_CUSTOMER_ID = "customer_id"  # stable id of the customer across chat sessions
+METADATA_CUSTOMER_NAME = "customer_name"  # optional display name from the channel
+SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
+
+# --- Slots ------------------------------------------------------------------------
+SLOT_CUSTOMER_KEY = "customer_key"  # stable customer id (metadata, else sender id)
+SLOT_CUSTOMER_ID = "customer_id"  # id in the store once the customer is verified
+SLOT_CUSTOMER_NAME = "customer_name"
+SLOT_ORDER_NUMBER = "order_number"
+SLOT_EMAIL = "email"
+SLOT_AMOUNT = "amount"
+SLOT_ISSUE_TYPE = "issue_type"
+SLOT_PLAN = "plan"
+SLOT_REQUEST_TYPE = "request_type"  # "refund" or "return"
+SLOT_REFUND_REASON = "refund_reason"
+SLOT_NEW_ADDRESS = "new_address"
+SLOT_CONFIRM_CANCEL = "confirm_cancel"
+SLOT_OPEN_CASE_ID = "open_case_id"  # the case the returning customer was asked about
+SLOT_WELCOME_BACK = "welcome_back_pending"  # True while "is this about …?" awaits an answer
+REQUESTED_SLOT = "requested_slot"
+
+# Slots a returning customer keeps when a new session starts (see action_session_start).
+CARRY_OVER_SLOTS: tuple[str, ...] = (
+    SLOT_CUSTOMER_KEY,
+    SLOT_CUSTOMER_ID,
+    SLOT_CUSTOMER_NAME,
+    SLOT_EMAIL,
+)
+
+# --- Entities ---------------------------------------------------------------------
+ENTITY_ORDER_NUMBER = "order_number"
+ENTITY_EMAIL = "email"
+ENTITY_AMOUNT = "amount"
+ENTITY_ISSUE_TYPE = "issue_type"
+ENTITY_PLAN = "plan"
+
+# --- Intents ----------------------------------------------------------------------
+INTENT_GREET = "greet"
+INTENT_AFFIRM = "affirm"
+INTENT_DENY = "deny"
+INTENT_ORDER_STATUS = "order_status"
+INTENT_DELIVERY_PROBLEM = "delivery_problem"
+INTENT_REQUEST_REFUND = "request_refund"
+INTENT_RETURN_ITEM = "return_item"
+INTENT_CANCEL_SUBSCRIPTION = "cancel_subscription"
+INTENT_BILLING_ISSUE = "billing_issue"
+INTENT_ACCOUNT_ACCESS = "account_access"
+INTENT_CHANGE_ADDRESS = "change_address"
+INTENT_COMPLAINT = "complaint"
+INTENT_REQUEST_HUMAN = "request_human"
+INTENT_ASK_FAQ = "ask_faq"
+INTENT_NOT_HELPFUL = "not_helpful"
+INTENT_NLU_FALLBACK = "nlu_fallback"
+INTENT_OUT_OF_SCOPE = "out_of_scope"
+
+# --- Issue types (canonical values of the issue_type entity) ------------------------
+ISSUE_LATE = "late"
+ISSUE_LOST = "lost"
+ISSUE_DAMAGED = "damaged"
+ISSUE_CHARGED_TWICE = "charged_twice"
+ISSUE_UNKNOWN_CHARGE = "unknown_charge"
+ISSUE_PASSWORD = "password"
+ISSUE_LOCKED = "locked"
+ISSUE_HACKED = "hacked"
+DELIVERY_ISSUES = (ISSUE_LATE, ISSUE_LOST, ISSUE_DAMAGED)
+BILLING_ISSUES = (ISSUE_CHARGED_TWICE, ISSUE_UNKNOWN_CHARGE)
+ACCOUNT_ISSUES = (ISSUE_PASSWORD, ISSUE_LOCKED, ISSUE_HACKED)
+
+# --- Plans (canonical values of the plan entity) -------------------------------------
+PLAN_PANTRY_BOX = "pantry_box"
+PLAN_PLUS = "plus"
+
+# --- Custom actions and forms ---------------------------------------------------------
+ACTION_SESSION_START = "action_session_start"
+ACTION_GREET = "action_greet"
+ACTION_RESUME_CASE = "action_resume_case"
+ACTION_DISMISS_CASE = "action_dismiss_case"
+ACTION_ORDER_STATUS = "action_order_status"
+ACTION_REPORT_DELIVERY_PROBLEM = "action_report_delivery_problem"
+ACTION_SUBMIT_RETURN = "action_submit_return"
+ACTION_CHANGE_ADDRESS = "action_change_address"
+ACTION_ACCOUNT_HELP = "action_account_help"
+ACTION_CHECK_BILLING = "action_check_billing"
+ACTION_CANCEL_SUBSCRIPTION = "action_cancel_subscription"
+ACTION_RECORD_COMPLAINT = "action_record_complaint"
+ACTION_CONTACT_HUMAN = "action_contact_human"
+ACTION_DEFAULT_FALLBACK = "action_default_fallback"
+
+FORM_ORDER_LOOKUP = "order_lookup_form"
+FORM_DELIVERY_PROBLEM = "delivery_problem_form"
+FORM_RETURN = "return_form"
+FORM_ADDRESS = "address_form"
+FORM_ACCOUNT = "account_form"
+FORM_BILLING = "billing_form"
+FORM_SUBSCRIPTION = "subscription_form"
+
+# --- Keys in a message that are not stored (set by nlu.SharedEncoderFeaturizer for the
+# --- components after it, within one pass through the pipeline) ----------------------
+SHARED_ENCODING = "shared_encoding"  # nlu.encoder.Encoding of the message text

@@ -1,0 +1,71 @@
+"""Database URLs: normalising, redacting, and creating what is missing (SQLite, PostgreSQL).
+
+Shared by the tracker store and the sample store so that both accept the same URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bot.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the common `postgres://` spelling, which SQLAlchemy 1.4 rejects."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://"):]
+    if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
+        raise ConfigurationError(
+            f"Database URL {redact(url)!r} is not supported. Use sqlite:///path/to/file.db "
+            "or postgresql://user:password@host:5432/database."
+        )
+    return url
+
+
+def prepare_database(url: str) -> None:
+    """Create the SQLite directory or the PostgreSQL database; fail fast and clearly."""
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        return
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            return
+    except sa.exc.OperationalError as e:
+        if "does not exist" not in str(e):
+            raise ConfigurationError(
+                f"Cannot connect to the database at {redact(url)}: {str(e).strip()}. "
+                "Start the database server, fix DATABASE_URL / STORE_URL, or unset it to "
+                "use SQLite."
+            ) from e
+    finally:
+        engine.dispose()
+    _create_postgres_database(sa.engine.make_url(url))
+
+
+def _create_postgres_database(url: sa.engine.URL) -> None:
+    admin = sa.create_engine(
+        url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+        logger.info("Created PostgreSQL database %s", url.database)
+    except sa.exc.ProgrammingError as e:
+        if "already exists" not in str(e):
+            raise
+    finally:
+        admin.dispose()
+
+
+def redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).__repr__()
+    except sa.exc.ArgumentError:
+        return url

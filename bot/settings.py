@@ -1,0 +1,190 @@
+"""Runtime settings, read from environment variables and an optional `.env` file.
+
+Every setting is declared once in `SETTINGS` with its default and a description; the
+README's configuration table lists the same names (a test keeps them in sync). Values
+from the process environment win over `.env`, which wins over the defaults.
+
+    >>> settings = Settings.load()
+    >>> settings.rasa_url
+    'http://127.0.0.1:5005'
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented configuration variable."""
+
+    name: str
+    default: str
+    description: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "127.0.0.1", "Address every server binds to (0.0.0.0 to expose them)."),
+    Setting("PUBLIC_HOST", "", "Host name the browser uses to reach the servers; "
+            "empty means the host the page was loaded from."),
+    Setting("RASA_PORT", "5005", "Port of the Rasa server (channels and HTTP API)."),
+    Setting("ACTION_PORT", "5055", "Port of the action server."),
+    Setting("WEB_PORT", "8080", "Port of the web front (customer chat page)."),
+    Setting("DATA_DIR", "data/runtime", "Directory for the embedded databases and logs."),
+    Setting("MODEL_DIR", "models", "Directory where trained Rasa models are kept."),
+    Setting("DATABASE_URL", "", "Tracker store URL, e.g. postgresql://user@host:5432/db; "
+            "empty means SQLite at DATA_DIR/tracker.db."),
+    Setting("STORE_URL", "", "Sample store (orders, customers, subscriptions) URL; empty "
+            "means SQLite at DATA_DIR/store.db."),
+    Setting("RASA_API_TOKEN", "", "Token for Rasa's HTTP API; empty means a random token "
+            "per run.", secret=True),
+    Setting("MAX_MESSAGE_CHARS", "5000", "Longest customer message accepted, in characters."),
+    Setting("LOG_LEVEL", "INFO", "Log level of every process (DEBUG, INFO, WARNING)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a `.env` file of `NAME=value` lines; `#` starts a comment line."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):]
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigurationError(
+                f"{path}:{number}: expected NAME=value, got {raw!r}. "
+                "Fix the line or delete it."
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one run."""
+
+    host: str
+    public_host: str
+    rasa_port: int
+    action_port: int
+    web_port: int
+    data_dir: Path
+    model_dir: Path
+    database_url: str
+    store_url: str
+    rasa_api_token: str
+    max_message_chars: int
+    log_level: str
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        dotenv: Path | None = None,
+        root: Path = PROJECT_ROOT,
+    ) -> Settings:
+        """Resolve every setting from `environ` (default: os.environ) and `dotenv`."""
+        env = dict(os.environ if environ is None else environ)
+        file_values = read_dotenv(dotenv if dotenv is not None else root / ".env")
+        raw = {s.name: env.get(s.name, file_values.get(s.name, s.default)) for s in SETTINGS}
+        unknown = sorted(set(file_values) - set(_BY_NAME))
+        if unknown:
+            raise ConfigurationError(
+                f".env sets unknown setting(s) {', '.join(unknown)}. Known settings: "
+                f"{', '.join(_BY_NAME)} (see the README's configuration table)."
+            )
+
+        def port(name: str) -> int:
+            value = _integer(name, raw[name])
+            if not 1 <= value <= 65535:
+                raise ConfigurationError(f"{name}={raw[name]!r} is not a port (1-65535).")
+            return value
+
+        data_dir = _path(root, raw["DATA_DIR"])
+        level = raw["LOG_LEVEL"].upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigurationError(
+                f"LOG_LEVEL={raw['LOG_LEVEL']!r} is not one of DEBUG, INFO, WARNING, ERROR."
+            )
+        max_chars = _integer("MAX_MESSAGE_CHARS", raw["MAX_MESSAGE_CHARS"])
+        if max_chars < 1:
+            raise ConfigurationError("MAX_MESSAGE_CHARS must be a positive number of characters.")
+        return cls(
+            host=raw["HOST"],
+            public_host=raw["PUBLIC_HOST"],
+            rasa_port=port("RASA_PORT"),
+            action_port=port("ACTION_PORT"),
+            web_port=port("WEB_PORT"),
+            data_dir=data_dir,
+            model_dir=_path(root, raw["MODEL_DIR"]),
+            database_url=raw["DATABASE_URL"] or f"sqlite:///{data_dir / 'tracker.db'}",
+            store_url=raw["STORE_URL"] or f"sqlite:///{data_dir / 'store.db'}",
+            rasa_api_token=raw["RASA_API_TOKEN"] or secrets.token_urlsafe(24),
+            max_message_chars=max_chars,
+            log_level=level,
+        )
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{_client_host(self.host)}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{_client_host(self.host)}:{self.action_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{_client_host(self.host)}:{self.web_port}"
+
+    def as_environ(self) -> dict[str, str]:
+        """The settings as environment variables, for child processes."""
+        return {
+            "HOST": self.host,
+            "PUBLIC_HOST": self.public_host,
+            "RASA_PORT": str(self.rasa_port),
+            "ACTION_PORT": str(self.action_port),
+            "WEB_PORT": str(self.web_port),
+            "DATA_DIR": str(self.data_dir),
+            "MODEL_DIR": str(self.model_dir),
+            "DATABASE_URL": self.database_url,
+            "STORE_URL": self.store_url,
+            "RASA_API_TOKEN": self.rasa_api_token,
+            "MAX_MESSAGE_CHARS": str(self.max_message_chars),
+            "LOG_LEVEL": self.log_level,
+        }
+
+
+def _integer(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}={value!r} is not a whole number.") from None
+
+
+def _path(root: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host

@@ -1,0 +1,416 @@
+"""`SupportStore`: the orders, customers, subscriptions and cases the actions work with."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.database import normalize_database_url, prepare_database
+from bot.errors import ConfigurationError, StoreError
+from bot.store import schema
+from bot.store.models import (
+    CANCELLED,
+    DELIVERED,
+    PROCESSING,
+    Case,
+    Customer,
+    Order,
+    OrderItem,
+    Payment,
+    ReturnRequest,
+    Subscription,
+)
+
+ORDER_NUMBER_PATTERN = re.compile(r"^\d{5}$")
+
+
+class SupportStore:
+    """Read and update the sample store.
+
+    The constructor only records the URL; the engine is created on first use, so a
+    store can be built at import time of an action module without touching the disk.
+
+        >>> store = SupportStore("sqlite:///data/runtime/store.db")
+        >>> store.get_order("10234").status
+        'shipped'
+    """
+
+    def __init__(self, url: str, today: date | None = None) -> None:
+        if not url:
+            raise StoreError("The store URL is empty. Set STORE_URL or leave it unset for SQLite.")
+        self.url = url
+        self._today = today
+        self._engine: Engine | None = None
+
+    # -- plumbing ---------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = _create_engine(self.url)
+        return self._engine
+
+    def today(self) -> date:
+        return self._today or date.today()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except (SQLAlchemyError, OSError, ConfigurationError) as e:
+            raise StoreError(
+                f"The store at {_redact(self.url)} failed: {e.__class__.__name__}: {e}. "
+                "Run `python -m bot.store --reset` to recreate the sample store."
+            ) from e
+
+    def create_schema(self) -> None:
+        with self._begin() as c:
+            schema.metadata.create_all(c)
+
+    def is_seeded(self) -> bool:
+        try:
+            with self._begin() as c:
+                schema.metadata.create_all(c)
+                return bool(c.execute(select(func.count()).select_from(schema.customers)).scalar())
+        except StoreError:
+            return False
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- customers and identities ---------------------------------------------------------
+    def get_customer(self, customer_id: str) -> Customer | None:
+        with self._begin() as c:
+            row = c.execute(
+                select(schema.customers).where(schema.customers.c.id == customer_id)
+            ).first()
+        return _customer(row) if row else None
+
+    def find_customer_by_email(self, email: str) -> Customer | None:
+        with self._begin() as c:
+            row = c.execute(
+                select(schema.customers).where(
+                    func.lower(schema.customers.c.email) == email.strip().lower()
+                )
+            ).first()
+        return _customer(row) if row else None
+
+    def customer_for_key(self, customer_key: str) -> Customer | None:
+        """The verified store customer behind a channel's customer id, if any."""
+        with self._begin() as c:
+            row = c.execute(
+                select(schema.customers)
+                .join(schema.identities, schema.identities.c.customer_id == schema.customers.c.id)
+                .where(schema.identities.c.customer_key == customer_key)
+            ).first()
+        return _customer(row) if row else None
+
+    def link_identity(self, customer_key: str, customer_id: str) -> None:
+        now = datetime.utcnow()
+        with self._begin() as c:
+            existing = c.execute(
+                select(schema.identities.c.customer_id).where(
+                    schema.identities.c.customer_key == customer_key
+                )
+            ).first()
+            if existing is None:
+                c.execute(
+                    insert(schema.identities).values(
+                        customer_key=customer_key, customer_id=customer_id, linked_at=now
+                    )
+                )
+            elif existing[0] != customer_id:
+                c.execute(
+                    update(schema.identities)
+                    .where(schema.identities.c.customer_key == customer_key)
+                    .values(customer_id=customer_id, linked_at=now)
+                )
+
+    def set_account_status(self, customer_id: str, status: str, event_kind: str) -> None:
+        with self._begin() as c:
+            c.execute(
+                update(schema.customers)
+                .where(schema.customers.c.id == customer_id)
+                .values(account_status=status)
+            )
+            self._record_account_event(c, customer_id, event_kind)
+
+    def record_account_event(self, customer_id: str, kind: str) -> None:
+        with self._begin() as c:
+            self._record_account_event(c, customer_id, kind)
+
+    @staticmethod
+    def _record_account_event(c: Connection, customer_id: str, kind: str) -> None:
+        c.execute(
+            insert(schema.account_events).values(
+                customer_id=customer_id, kind=kind, created_at=datetime.utcnow()
+            )
+        )
+
+    def account_events(self, customer_id: str) -> list[str]:
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.account_events.c.kind)
+                .where(schema.account_events.c.customer_id == customer_id)
+                .order_by(schema.account_events.c.id)
+            ).all()
+        return [r[0] for r in rows]
+
+    # -- orders -----------------------------------------------------------------------
+    def get_order(self, number: str) -> Order | None:
+        with self._begin() as c:
+            row = c.execute(select(schema.orders).where(schema.orders.c.number == number)).first()
+        return _order(row) if row else None
+
+    def orders_for_customer(self, customer_id: str) -> list[Order]:
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.orders)
+                .where(schema.orders.c.customer_id == customer_id)
+                .order_by(schema.orders.c.placed_on.desc())
+            ).all()
+        return [_order(r) for r in rows]
+
+    def change_address(self, number: str, address: str) -> bool:
+        """Change the shipping address; only possible while the order is processing."""
+        with self._begin() as c:
+            result = c.execute(
+                update(schema.orders)
+                .where(and_(schema.orders.c.number == number, schema.orders.c.status == PROCESSING))
+                .values(address=address)
+            )
+        return result.rowcount == 1
+
+    # -- returns and refunds -------------------------------------------------------------
+    def create_return_request(
+        self, order: Order, kind: str, reason: str, amount: float
+    ) -> ReturnRequest:
+        now = datetime.utcnow()
+        values = dict(
+            order_number=order.number,
+            customer_id=order.customer_id,
+            kind=kind,
+            reason=reason,
+            amount=amount,
+            status="requested",
+            created_at=now,
+        )
+        with self._begin() as c:
+            result = c.execute(insert(schema.return_requests).values(**values))
+            new_id = int(result.inserted_primary_key[0])
+        return ReturnRequest(id=new_id, **values)  # type: ignore[arg-type]
+
+    def return_requests_for_order(self, number: str) -> list[ReturnRequest]:
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.return_requests)
+                .where(schema.return_requests.c.order_number == number)
+                .order_by(schema.return_requests.c.id)
+            ).all()
+        return [ReturnRequest(**r._mapping) for r in rows]
+
+    # -- subscriptions ------------------------------------------------------------------
+    def subscriptions_for_customer(self, customer_id: str) -> list[Subscription]:
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.subscriptions)
+                .where(schema.subscriptions.c.customer_id == customer_id)
+                .order_by(schema.subscriptions.c.id)
+            ).all()
+        return [Subscription(**r._mapping) for r in rows]
+
+    def cancel_subscription(self, subscription_id: str) -> bool:
+        with self._begin() as c:
+            result = c.execute(
+                update(schema.subscriptions)
+                .where(
+                    and_(
+                        schema.subscriptions.c.id == subscription_id,
+                        schema.subscriptions.c.status != CANCELLED,
+                    )
+                )
+                .values(status=CANCELLED)
+            )
+        return result.rowcount == 1
+
+    # -- payments -----------------------------------------------------------------------
+    def payments_for_customer(self, customer_id: str, days: int = 60) -> list[Payment]:
+        since = self.today() - timedelta(days=days)
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.payments)
+                .where(
+                    and_(
+                        schema.payments.c.customer_id == customer_id,
+                        schema.payments.c.charged_on >= since,
+                    )
+                )
+                .order_by(schema.payments.c.charged_on.desc(), schema.payments.c.id)
+            ).all()
+        return [Payment(**r._mapping) for r in rows]
+
+    def refund_payment(self, payment_id: str) -> bool:
+        with self._begin() as c:
+            result = c.execute(
+                update(schema.payments)
+                .where(
+                    and_(schema.payments.c.id == payment_id, schema.payments.c.status == "posted")
+                )
+                .values(status="refunded")
+            )
+        return result.rowcount == 1
+
+    # -- cases (open issues) -------------------------------------------------------------
+    def open_case(
+        self,
+        customer_key: str,
+        kind: str,
+        summary: str,
+        order_number: str | None = None,
+        customer_id: str | None = None,
+    ) -> Case:
+        """Open a case, or refresh the open one of the same kind and order."""
+        now = datetime.utcnow()
+        with self._begin() as c:
+            existing = c.execute(
+                select(schema.cases).where(
+                    and_(
+                        schema.cases.c.customer_key == customer_key,
+                        schema.cases.c.kind == kind,
+                        schema.cases.c.status == "open",
+                        schema.cases.c.order_number == order_number
+                        if order_number
+                        else schema.cases.c.order_number.is_(None),
+                    )
+                )
+            ).first()
+            if existing is not None:
+                c.execute(
+                    update(schema.cases)
+                    .where(schema.cases.c.id == existing.id)
+                    .values(summary=summary, updated_at=now)
+                )
+                case_id = existing.id
+            else:
+                result = c.execute(
+                    insert(schema.cases).values(
+                        customer_key=customer_key,
+                        customer_id=customer_id,
+                        kind=kind,
+                        order_number=order_number,
+                        status="open",
+                        summary=summary,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                case_id = result.inserted_primary_key[0]
+            row = c.execute(select(schema.cases).where(schema.cases.c.id == case_id)).one()
+        return Case(**row._mapping)
+
+    def latest_open_case(self, customer_key: str, customer_id: str | None = None) -> Case | None:
+        """The most recently updated open case of this customer (by key or store id)."""
+        who = schema.cases.c.customer_key == customer_key
+        if customer_id:
+            who = who | (schema.cases.c.customer_id == customer_id)
+        with self._begin() as c:
+            row = c.execute(
+                select(schema.cases)
+                .where(and_(who, schema.cases.c.status == "open"))
+                .order_by(schema.cases.c.updated_at.desc(), schema.cases.c.id.desc())
+            ).first()
+        return Case(**row._mapping) if row else None
+
+    def get_case(self, case_id: int) -> Case | None:
+        with self._begin() as c:
+            row = c.execute(select(schema.cases).where(schema.cases.c.id == case_id)).first()
+        return Case(**row._mapping) if row else None
+
+    def resolve_case(self, case_id: int) -> None:
+        with self._begin() as c:
+            c.execute(
+                update(schema.cases)
+                .where(schema.cases.c.id == case_id)
+                .values(status="resolved", updated_at=datetime.utcnow())
+            )
+
+    def cases_for_customer(self, customer_key: str) -> list[Case]:
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.cases)
+                .where(schema.cases.c.customer_key == customer_key)
+                .order_by(schema.cases.c.id)
+            ).all()
+        return [Case(**r._mapping) for r in rows]
+
+    # -- seeding ------------------------------------------------------------------------
+    def seed(self, seed: dict[str, Any], reset: bool = False) -> None:
+        """Load sample data (see data/store/seed.yml); `reset` drops every table first."""
+        from bot.store.seed import rows_from_seed
+
+        rows = rows_from_seed(seed, self.today())
+        with self._begin() as c:
+            if reset:
+                schema.metadata.drop_all(c)
+            schema.metadata.create_all(c)
+            for table_name, table_rows in rows.items():
+                if table_rows:
+                    c.execute(insert(schema.metadata.tables[table_name]), table_rows)
+
+
+def is_order_number(text: str) -> bool:
+    return bool(ORDER_NUMBER_PATTERN.match(text))
+
+
+def _create_engine(url: str) -> Engine:
+    url = normalize_database_url(url)
+    prepare_database(url)
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def _customer(row: Any) -> Customer:
+    m = row._mapping
+    return Customer(
+        id=m["id"],
+        name=m["name"],
+        email=m["email"],
+        tier=m["tier"],
+        account_status=m["account_status"],
+        phone=m["phone"],
+    )
+
+
+def _order(row: Any) -> Order:
+    m = dict(row._mapping)
+    items = tuple(OrderItem(**item) for item in json.loads(m.pop("items")))
+    return Order(items=items, **m)
+
+
+__all__ = ["DELIVERED", "SupportStore", "is_order_number"]

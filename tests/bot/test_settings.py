@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigurationError
+from bot.settings import PROJECT_ROOT, SETTINGS, Settings, read_dotenv
+
+
+def test_defaults_need_no_server(tmp_path: Path) -> None:
+    s = Settings.load(environ={}, dotenv=tmp_path / "missing.env", root=tmp_path)
+    assert s.database_url == f"sqlite:///{tmp_path / 'data/runtime/tracker.db'}"
+    assert s.store_url.startswith("sqlite:///")
+    assert (s.rasa_port, s.action_port, s.web_port) == (5005, 5055, 8080)
+    assert s.action_url == "http://127.0.0.1:5055/webhook"
+    assert len(s.rasa_api_token) >= 20  # random per run when unset
+
+
+def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# comment\nRASA_PORT=6000\nexport WEB_PORT='9000'\n")
+    s = Settings.load(environ={"RASA_PORT": "7000"}, dotenv=dotenv, root=tmp_path)
+    assert s.rasa_port == 7000
+    assert s.web_port == 9000
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RASA_PORT": "abc"}, "RASA_PORT='abc' is not a whole number"),
+        ({"WEB_PORT": "70000"}, "not a port"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"MAX_MESSAGE_CHARS": "0"}, "MAX_MESSAGE_CHARS"),
+    ],
+)
+def test_invalid_values_name_the_setting(tmp_path: Path, env: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        Settings.load(environ=env, dotenv=tmp_path / "none", root=tmp_path)
+
+
+def test_malformed_dotenv_line_names_file_and_line(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RASA_PORT=5005\nthis line is wrong\n")
+    with pytest.raises(ConfigurationError, match=r"\.env:2"):
+        read_dotenv(dotenv)
+
+
+def test_unknown_dotenv_setting_is_an_error(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("RASA_PROT=5005\n")
+    with pytest.raises(ConfigurationError, match="RASA_PROT"):
+        Settings.load(environ={}, dotenv=dotenv, root=tmp_path)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"| `{setting.name}` |" in readme, f"{setting.name} missing from README table"
+
+
+def test_env_example_lists_every_setting() -> None:
+    names = set(read_dotenv(PROJECT_ROOT / ".env.example"))
+    assert names == {s.name for s in SETTINGS}

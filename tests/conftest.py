@@ -1,0 +1,135 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot.settings import PROJECT_ROOT  # noqa: E402
+from bot.store import SupportStore, load_seed  # noqa: E402
+
+# A fixed "today" keeps the store's relative dates (late by 4 days, ...) stable in tests.
+TODAY = date(2026, 11, 18)  # a Wednesday
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SupportStore]:
+    """A freshly seeded SQLite store whose today is TODAY."""
+    s = SupportStore(f"sqlite:///{tmp_path / 'store.db'}", today=TODAY)
+    s.seed(load_seed())
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"public corpora not found at {SHARED_DATA} (they are optional)")
+    return SHARED_DATA
+
+
+# --- Running servers ----------------------------------------------------------------
+class RestChat:
+    """One customer talking to the Rasa REST channel."""
+
+    def __init__(self, rasa_url: str, sender: str, metadata: dict | None = None) -> None:
+        import httpx
+
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.sender = sender
+        self.metadata = metadata or {}
+        self.client = httpx.Client(timeout=60.0)
+
+    def send(self, text: str) -> list[dict]:
+        reply = self.client.post(
+            self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata}
+        )
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def say(self, text: str) -> str:
+        """Send `text`; return every bot text of the reply joined by newlines."""
+        return "\n".join(m.get("text", "") for m in self.send(text) if m.get("text"))
+
+
+def stack_settings(tmp: Path, **overrides: str):
+    from bot.settings import Settings
+
+    env = {
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "WEB_PORT": str(free_port()),
+        "DATA_DIR": str(tmp),
+        "MODEL_DIR": str(PROJECT_ROOT / "models"),
+        "RASA_API_TOKEN": "test-token",
+        "LOG_LEVEL": "INFO",
+        **overrides,
+    }
+    return Settings.load(environ=env, dotenv=tmp / "no.env")
+
+
+def start_stack(settings):
+    from bot.launcher import ServiceStack
+    from bot.store import SupportStore, load_seed
+
+    store = SupportStore(settings.store_url)
+    if not store.is_seeded():
+        store.seed(load_seed())
+    store.close()
+    stack = ServiceStack(settings)
+    stack.start()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """The real Rasa server, action server and web front, on free ports, with SQLite."""
+    settings = stack_settings(tmp_path_factory.mktemp("stack"))
+    running = start_stack(settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def chat(stack, request: pytest.FixtureRequest):
+    """A new customer (unique sender and customer id) on the session's stack."""
+    import uuid
+
+    ident = uuid.uuid4().hex[:12]
+    return RestChat(stack.settings.rasa_url, f"test-{ident}", {"customer_id": f"cust-{ident}"})
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download, ever)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (scripts/ensure-chromium.sh).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
