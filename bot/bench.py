@@ -52,7 +52,9 @@ def measure(settings: Settings, n: int) -> dict[str, float]:
             if i % 4 == 0:  # a new conversation every 4 messages
                 sender = f"bench-{uuid.uuid4().hex[:8]}"
             started = time.perf_counter()
-            reply = client.post(url, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]})
+            reply = client.post(
+                url, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]}
+            )
             latencies.append((time.perf_counter() - started) * 1000)
             reply.raise_for_status()
             started = time.perf_counter()
@@ -73,8 +75,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.load(
-            environ={"DATA_DIR": tmp, "RASA_PORT": "5105", "ACTION_PORT": "5155",
-                     "WEB_PORT": "8180", "MODEL_DIR": str(Settings.load().model_dir)},
+            environ={
+                "DATA_DIR": tmp,
+                "RASA_PORT": "5105",
+                "ACTION_PORT": "5155",
+                "WEB_PORT": "8180",
+                "MODEL_DIR": str(Settings.load().model_dir),
+            },
             dotenv=Path(tmp) / "none",
         )
         SupportStore(settings.store_url).seed(load_seed())
@@ -89,8 +96,10 @@ def main() -> None:
     print(f"stack start-up (Rasa + actions + web, until all answer): {startup:.1f} s")
     print(f"REST turn latency over {args.n} messages, {len(MESSAGES)} kinds:")
     for key in ("p50", "p95", "mean"):
-        print(f"  {key:5} {result[key]:7.1f} ms   = {result[key] / result['http_p50']:6.1f} × "
-              f"plain HTTP round trip ({result['http_p50']:.2f} ms)")
+        print(
+            f"  {key:5} {result[key]:7.1f} ms   = {result[key] / result['http_p50']:6.1f} × "
+            f"plain HTTP round trip ({result['http_p50']:.2f} ms)"
+        )
 
 
 if __name__ == "__main__":

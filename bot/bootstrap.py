@@ -72,16 +72,23 @@ def train(settings: Settings) -> None:
     print("==> Training the Rasa model (about 3-5 minutes on 2 cores; progress below)", flush=True)
     started = time.monotonic()
     command = [
-        str(Path(sys.executable).parent / "rasa"), "train",
-        "--config", "bot/config.yml",
-        "--domain", "bot/domain.yml",
-        "--data", *TRAINING_DATA,
-        "--out", str(settings.model_dir),
-        "--fixed-model-name", model_path(settings).name.removesuffix(".tar.gz"),
+        str(Path(sys.executable).parent / "rasa"),
+        "train",
+        "--config",
+        "bot/config.yml",
+        "--domain",
+        "bot/domain.yml",
+        "--data",
+        *TRAINING_DATA,
+        "--out",
+        str(settings.model_dir),
+        "--fixed-model-name",
+        model_path(settings).name.removesuffix(".tar.gz"),
         "--force",
     ]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2",
-               RASA_TELEMETRY_ENABLED="false")
+    env = dict(
+        os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", RASA_TELEMETRY_ENABLED="false"
+    )
     result = subprocess.run(command, cwd=PROJECT_ROOT, env=env)
     if result.returncode != 0 or not model_path(settings).is_file():
         raise SetupError(
@@ -104,8 +111,11 @@ def ensure_store(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.bootstrap", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bootstrap",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--force-train", action="store_true", help="retrain even if current")
     args = parser.parse_args(argv)
     settings = Settings.load()

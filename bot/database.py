@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 def normalize_database_url(url: str) -> str:
     """Accept the common `postgres://` spelling, which SQLAlchemy 1.4 rejects."""
     if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://"):]
+        return "postgresql://" + url[len("postgres://") :]
     if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
         raise ConfigurationError(
             f"Database URL {redact(url)!r} is not supported. Use sqlite:///path/to/file.db "
@@ -30,7 +30,7 @@ def normalize_database_url(url: str) -> str:
 def prepare_database(url: str) -> None:
     """Create the SQLite directory or the PostgreSQL database; fail fast and clearly."""
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         return
     engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
     try:
@@ -50,7 +50,8 @@ def prepare_database(url: str) -> None:
 
 def _create_postgres_database(url: sa.engine.URL) -> None:
     admin = sa.create_engine(
-        url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+        url.set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 5},
     )
     try:

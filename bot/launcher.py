@@ -6,6 +6,7 @@ process cleanly on Ctrl-C. The tests start the same `ServiceStack` on their own 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,29 +99,59 @@ class ServiceStack:
         self.services = [
             Service(
                 "actions",
-                [python, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.action_port)],
+                [
+                    python,
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "bot.actions",
+                    "--port",
+                    str(s.action_port),
+                ],
                 f"http://127.0.0.1:{s.action_port}/health",
                 logs / "actions.log",
             ),
             Service(
                 "rasa",
                 [
-                    str(bin_dir / "rasa"), "run",
-                    "--model", str(model_path(s)),
-                    "--endpoints", str(endpoints),
-                    "--credentials", str(PROJECT_ROOT / "bot" / "credentials.yml"),
-                    "--interface", s.host,
-                    "--port", str(s.rasa_port),
-                    "--enable-api", "--auth-token", s.rasa_api_token,
-                    "--cors", "*",
+                    str(bin_dir / "rasa"),
+                    "run",
+                    "--model",
+                    str(model_path(s)),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(PROJECT_ROOT / "bot" / "credentials.yml"),
+                    "--interface",
+                    s.host,
+                    "--port",
+                    str(s.rasa_port),
+                    "--enable-api",
+                    "--auth-token",
+                    s.rasa_api_token,
+                    "--cors",
+                    "*",
                 ],
                 f"http://127.0.0.1:{s.rasa_port}/webhooks/rest/",
                 logs / "rasa.log",
             ),
             Service(
                 "web",
-                [python, "-m", "uvicorn", "bot.web.app:create_app", "--factory",
-                 "--host", s.host, "--port", str(s.web_port), "--log-level", "warning"],
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "bot.web.app:create_app",
+                    "--factory",
+                    "--host",
+                    s.host,
+                    "--port",
+                    str(s.web_port),
+                    "--log-level",
+                    "warning",
+                    "--ws",
+                    "none",
+                ],
                 f"http://127.0.0.1:{s.web_port}/health",
                 logs / "web.log",
             ),
@@ -199,10 +230,8 @@ class ServiceStack:
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def main() -> int:
@@ -216,8 +245,10 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("==> Starting the Rasa server, the action server and the web chat "
-          f"(logs in {settings.data_dir / 'logs'})")
+    print(
+        "==> Starting the Rasa server, the action server and the web chat "
+        f"(logs in {settings.data_dir / 'logs'})"
+    )
     try:
         stack.start(progress=True)
     except SetupError as e:
@@ -226,16 +257,23 @@ def main() -> int:
     host = settings.public_host or (
         "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     )
-    print(f"\n  Brightbasket support assistant is running.\n"
-          f"  Open the web chat:  http://{host}:{settings.web_port}/\n"
-          f"  Rasa server:        http://{host}:{settings.rasa_port}/  (REST: /webhooks/rest/webhook)\n"
-          f"  Press Ctrl-C to stop.\n", flush=True)
+    print(
+        f"\n  Brightbasket support assistant is running.\n"
+        f"  Open the web chat:  http://{host}:{settings.web_port}/\n"
+        f"  Rasa server:        http://{host}:{settings.rasa_port}/"
+        "  (REST: /webhooks/rest/webhook)\n"
+        f"  Press Ctrl-C to stop.\n",
+        flush=True,
+    )
     exit_code = 0
     while not stopping:
         dead = stack.first_exited()
         if dead is not None:
-            print(f"error: the {dead.name} process stopped. Last lines of {dead.log_path}:\n"
-                  f"{dead.log_tail()}", file=sys.stderr)
+            print(
+                f"error: the {dead.name} process stopped. Last lines of {dead.log_path}:\n"
+                f"{dead.log_tail()}",
+                file=sys.stderr,
+            )
             exit_code = 1
             break
         time.sleep(0.5)

@@ -34,19 +34,35 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address every server binds to (0.0.0.0 to expose them)."),
-    Setting("PUBLIC_HOST", "", "Host name the browser uses to reach the servers; "
-            "empty means the host the page was loaded from."),
+    Setting(
+        "PUBLIC_HOST",
+        "",
+        "Host name the browser uses to reach the servers; "
+        "empty means the host the page was loaded from.",
+    ),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (channels and HTTP API)."),
     Setting("ACTION_PORT", "5055", "Port of the action server."),
     Setting("WEB_PORT", "8080", "Port of the web front (customer chat page)."),
     Setting("DATA_DIR", "data/runtime", "Directory for the embedded databases and logs."),
     Setting("MODEL_DIR", "models", "Directory where trained Rasa models are kept."),
-    Setting("DATABASE_URL", "", "Tracker store URL, e.g. postgresql://user@host:5432/db; "
-            "empty means SQLite at DATA_DIR/tracker.db."),
-    Setting("STORE_URL", "", "Sample store (orders, customers, subscriptions) URL; empty "
-            "means SQLite at DATA_DIR/store.db."),
-    Setting("RASA_API_TOKEN", "", "Token for Rasa's HTTP API; empty means a random token "
-            "per run.", secret=True),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "Tracker store URL, e.g. postgresql://user@host:5432/db; "
+        "empty means SQLite at DATA_DIR/tracker.db.",
+    ),
+    Setting(
+        "STORE_URL",
+        "",
+        "Sample store (orders, customers, subscriptions) URL; empty "
+        "means SQLite at DATA_DIR/store.db.",
+    ),
+    Setting(
+        "RASA_API_TOKEN",
+        "",
+        "Token for Rasa's HTTP API; empty means a random token per run.",
+        secret=True,
+    ),
     Setting("MAX_MESSAGE_CHARS", "5000", "Longest customer message accepted, in characters."),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (DEBUG, INFO, WARNING)."),
 )
@@ -64,13 +80,12 @@ def read_dotenv(path: Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("export "):
-            line = line[len("export "):]
+            line = line[len("export ") :]
         name, sep, value = line.partition("=")
         name = name.strip()
         if not sep or not name:
             raise ConfigurationError(
-                f"{path}:{number}: expected NAME=value, got {raw!r}. "
-                "Fix the line or delete it."
+                f"{path}:{number}: expected NAME=value, got {raw!r}. Fix the line or delete it."
             )
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":

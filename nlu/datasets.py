@@ -32,32 +32,88 @@ NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
 FRUSTRATION_EMOTIONS = frozenset({"anger", "annoyance", "disappointment", "disapproval"})
 
 # Weak urgency labels from intent corpora: urgent intents against informational ones.
-BANKING77_URGENT = frozenset({
-    "lost_or_stolen_card", "compromised_card", "card_swallowed",
-    "cash_withdrawal_not_recognised", "card_payment_not_recognised",
-    "direct_debit_payment_not_recognised", "lost_or_stolen_phone",
-    "transaction_charged_twice",
-})
-BANKING77_INFORMATIONAL = frozenset({
-    "exchange_rate", "fiat_currency_support", "supported_cards_and_currencies",
-    "visa_or_mastercard", "age_limit", "country_support", "card_delivery_estimate",
-    "top_up_limits", "disposable_card_limits", "getting_virtual_card", "get_physical_card",
-    "order_physical_card", "getting_spare_card", "apple_pay_or_google_pay", "atm_support",
-    "card_acceptance", "why_verify_identity", "exchange_charge", "transfer_timing",
-    "receiving_money", "automatic_top_up", "top_up_by_card_charge",
-    "top_up_by_bank_transfer_charge", "card_about_to_expire", "change_pin",
-    "edit_personal_details", "activate_my_card", "verify_my_identity",
-    "get_disposable_virtual_card", "exchange_via_app", "card_linking",
-})
+BANKING77_URGENT = frozenset(
+    {
+        "lost_or_stolen_card",
+        "compromised_card",
+        "card_swallowed",
+        "cash_withdrawal_not_recognised",
+        "card_payment_not_recognised",
+        "direct_debit_payment_not_recognised",
+        "lost_or_stolen_phone",
+        "transaction_charged_twice",
+    }
+)
+BANKING77_INFORMATIONAL = frozenset(
+    {
+        "exchange_rate",
+        "fiat_currency_support",
+        "supported_cards_and_currencies",
+        "visa_or_mastercard",
+        "age_limit",
+        "country_support",
+        "card_delivery_estimate",
+        "top_up_limits",
+        "disposable_card_limits",
+        "getting_virtual_card",
+        "get_physical_card",
+        "order_physical_card",
+        "getting_spare_card",
+        "apple_pay_or_google_pay",
+        "atm_support",
+        "card_acceptance",
+        "why_verify_identity",
+        "exchange_charge",
+        "transfer_timing",
+        "receiving_money",
+        "automatic_top_up",
+        "top_up_by_card_charge",
+        "top_up_by_bank_transfer_charge",
+        "card_about_to_expire",
+        "change_pin",
+        "edit_personal_details",
+        "activate_my_card",
+        "verify_my_identity",
+        "get_disposable_virtual_card",
+        "exchange_via_app",
+        "card_linking",
+    }
+)
 CLINC150_URGENT = frozenset({"report_fraud", "report_lost_card", "freeze_account", "damaged_card"})
-CLINC150_INFORMATIONAL = frozenset({
-    "apr", "interest_rate", "exchange_rate", "international_fees", "routing", "credit_limit",
-    "rewards_balance", "redeem_rewards", "min_payment", "bill_due", "bill_balance", "balance",
-    "taxes", "w2", "income", "direct_deposit", "order_checks", "spending_history",
-    "credit_score", "improve_credit_score", "insurance", "expiration_date", "pin_change",
-    "new_card", "replacement_card_duration", "travel_notification", "international_visa",
-    "credit_limit_change", "transactions", "pay_bill",
-})
+CLINC150_INFORMATIONAL = frozenset(
+    {
+        "apr",
+        "interest_rate",
+        "exchange_rate",
+        "international_fees",
+        "routing",
+        "credit_limit",
+        "rewards_balance",
+        "redeem_rewards",
+        "min_payment",
+        "bill_due",
+        "bill_balance",
+        "balance",
+        "taxes",
+        "w2",
+        "income",
+        "direct_deposit",
+        "order_checks",
+        "spending_history",
+        "credit_score",
+        "improve_credit_score",
+        "insurance",
+        "expiration_date",
+        "pin_change",
+        "new_card",
+        "replacement_card_duration",
+        "travel_notification",
+        "international_visa",
+        "credit_limit_change",
+        "transactions",
+        "pay_bill",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -89,13 +145,15 @@ def own_examples(split: str | None = None, path: Path = OWN_DATA) -> list[Exampl
         for row in csv.DictReader(f):
             if split is not None and own_split(row["text"]) != split:
                 continue
-            examples.append(Example(
-                text=row["text"],
-                sentiment=SENTIMENTS.index(row["sentiment"]),
-                frustration=int(row["frustration"]),
-                urgency=int(row["urgency"]),
-                source=f"own:{row['cue']}",
-            ))
+            examples.append(
+                Example(
+                    text=row["text"],
+                    sentiment=SENTIMENTS.index(row["sentiment"]),
+                    frustration=int(row["frustration"]),
+                    urgency=int(row["urgency"]),
+                    source=f"own:{row['cue']}",
+                )
+            )
     return examples
 
 
@@ -146,8 +204,12 @@ def tweeteval_emotion(split: str, root: Path = SHARED_DATA) -> Iterator[Example]
     for text, label in zip(texts, labels, strict=True):
         sentiment = NEGATIVE if label in (0, 3) else POSITIVE
         frustration = 1 if label == 0 else 0 if label in (1, 2) else None
-        yield Example(text=text.strip(), sentiment=sentiment, frustration=frustration,
-                      source="tweeteval-emotion")
+        yield Example(
+            text=text.strip(),
+            sentiment=sentiment,
+            frustration=frustration,
+            source="tweeteval-emotion",
+        )
 
 
 def tweeteval_sentiment_val(root: Path = SHARED_DATA) -> list[Example]:
@@ -155,8 +217,10 @@ def tweeteval_sentiment_val(root: Path = SHARED_DATA) -> list[Example]:
     folder = root / "tweeteval" / "sentiment"
     texts = _lines(folder / "val_text.txt")
     labels = [int(x) for x in _lines(folder / "val_labels.txt")]
-    return [Example(text=t.strip(), sentiment=y, source="tweeteval-sentiment")
-            for t, y in zip(texts, labels, strict=True)]
+    return [
+        Example(text=t.strip(), sentiment=y, source="tweeteval-sentiment")
+        for t, y in zip(texts, labels, strict=True)
+    ]
 
 
 def banking77_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
@@ -208,8 +272,12 @@ def data_versions(root: Path = SHARED_DATA) -> dict[str, str]:
             root / "banking77" / "train.csv",
             root / "clinc150" / "train_val.json",
         ]
+
     def name(p: Path) -> str:
-        return str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else \
-            "shared/data/" + str(p.relative_to(root))
+        return (
+            str(p.relative_to(PROJECT_ROOT))
+            if p.is_relative_to(PROJECT_ROOT)
+            else "shared/data/" + str(p.relative_to(root))
+        )
 
     return {name(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in files}

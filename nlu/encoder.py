@@ -130,9 +130,14 @@ class SharedEncoder:
 
         if not texts:
             empty = np.zeros((0, DIMENSION), dtype=np.float32)
-            return Encoding(empty, np.zeros((0, 0, DIMENSION), np.float32),
-                            np.zeros((0, 0), np.int64), np.zeros((0, 0, 2), np.int64),
-                            torch.zeros((0, 0, DIMENSION)), [])
+            return Encoding(
+                empty,
+                np.zeros((0, 0, DIMENSION), np.float32),
+                np.zeros((0, 0), np.int64),
+                np.zeros((0, 0, 2), np.int64),
+                torch.zeros((0, 0, DIMENSION)),
+                [],
+            )
         batch = self.tokenize(texts)
         offsets = batch.pop("offset_mapping")
         model = self.model
@@ -160,7 +165,10 @@ class SharedEncoder:
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Sentence embeddings only, in batches (help-center indexing, evaluation)."""
-        parts = [self.encode(texts[i : i + batch_size]).sentence for i in range(0, len(texts), batch_size)]
+        parts = [
+            self.encode(texts[i : i + batch_size]).sentence
+            for i in range(0, len(texts), batch_size)
+        ]
         return np.concatenate(parts) if parts else np.zeros((0, DIMENSION), np.float32)
 
 

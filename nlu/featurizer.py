@@ -34,9 +34,7 @@ from nlu.encoder import Encoding, SharedEncoder, shared_encoder
 logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SharedEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Dense MiniLM features for DIET from one encoder pass shared with later components."""
 
@@ -115,7 +113,7 @@ def token_features(encoding: Encoding, spans: list[tuple[int, int]]) -> np.ndarr
     states = encoding.tokens[0]
     offsets = encoding.offsets[0]
     features = np.zeros((max(len(spans), 1), states.shape[-1]), dtype=np.float32)
-    real = (offsets[:, 1] > offsets[:, 0])
+    real = offsets[:, 1] > offsets[:, 0]
     for i, (start, end) in enumerate(spans):
         hit = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
         features[i] = states[hit].mean(axis=0) if hit.any() else encoding.sentence[0]

@@ -14,8 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.settings import PROJECT_ROOT  # noqa: E402
-from bot.store import SupportStore, load_seed  # noqa: E402
+from bot.settings import PROJECT_ROOT
+from bot.store import SupportStore, load_seed
 
 # A fixed "today" keeps the store's relative dates (late by 4 days, ...) stable in tests.
 TODAY = date(2026, 11, 18)  # a Wednesday
@@ -117,8 +117,14 @@ def chat(stack, request: pytest.FixtureRequest):
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.constants import (
+    REQUESTED_SLOT,
     SLOT_AMOUNT,
     SLOT_CONFIRM_CANCEL,
     SLOT_CUSTOMER_ID,
@@ -78,13 +79,28 @@ def verified_customer(tracker: Tracker) -> Customer | None:
     return get_store().get_customer(customer_id) if customer_id else None
 
 
+def previous_value(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
 def request_done() -> list[EventType]:
     """Events that close a handled request: transient slots cleared, no pending question."""
     return [SlotSet(s, None) for s in TRANSIENT_SLOTS] + [SlotSet(SLOT_WELCOME_BACK, False)]
 
 
-class SupportAction(Action):
+class SupportAction(Action, ABC):
     """A custom action whose store failures become a polite reply instead of an error."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -111,8 +127,9 @@ class VerifiedFormValidation(FormValidationAction):
     in any session, skip the email question.
     """
 
-    def name(self) -> str:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form name>"""
 
     async def required_slots(
         self,
@@ -129,6 +146,9 @@ class VerifiedFormValidation(FormValidationAction):
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) == SLOT_NEW_ADDRESS:
+            # A ZIP code in the new address is not a new order number: keep the order.
+            return {SLOT_ORDER_NUMBER: previous_value(tracker, SLOT_ORDER_NUMBER)}
         runs = DIGITS_PATTERN.findall(str(value or ""))
         number = next((r for r in runs if len(r) == 5), None)
         if number is None:

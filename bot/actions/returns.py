@@ -58,7 +58,9 @@ class ActionSubmitReturn(SupportAction):
         kind = tracker.get_slot(SLOT_REQUEST_TYPE) or "return"
         reason = tracker.get_slot(SLOT_REFUND_REASON) or ""
         today = store.today()
-        existing = [r for r in store.return_requests_for_order(order.number) if r.status == "requested"]
+        existing = [
+            r for r in store.return_requests_for_order(order.number) if r.status == "requested"
+        ]
         if existing:
             dispatcher.utter_message(
                 text=f"There's already an open {existing[0].kind} request for order "

@@ -31,9 +31,7 @@ class SupportSocketIOInput(SocketIOInput):
         assert isinstance(channel, SupportSocketIOInput)
         return channel
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         guard = getattr(self, "guard", None) or MessageGuard()
 
         async def checked(message: UserMessage) -> None:

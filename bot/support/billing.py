@@ -104,15 +104,18 @@ def _unknown(
         payments = matching
     plans = {s.plan for s in subscriptions if s.status != "cancelled"}
     unexplained = tuple(
-        p for p in payments if p.descriptor in PLAN_OF_DESCRIPTOR and PLAN_OF_DESCRIPTOR[p.descriptor] not in plans
+        p
+        for p in payments
+        if p.descriptor in PLAN_OF_DESCRIPTOR and PLAN_OF_DESCRIPTOR[p.descriptor] not in plans
     )
     listing = _list(payments[:5], today)
     message = f"Here are the recent Brightbasket charges on your account: {listing}."
     if unexplained:
         first = unexplained[0]
         message += (
-            f" The ${first.amount:.2f} {first.descriptor} charge {_on(say_date(first.charged_on, today))} "
-            f"is for {DESCRIPTOR_MEANING[first.descriptor]}, but you don't have that subscription — "
+            f" The ${first.amount:.2f} {first.descriptor} charge "
+            f"{_on(say_date(first.charged_on, today))} is for "
+            f"{DESCRIPTOR_MEANING[first.descriptor]}, but you don't have that subscription — "
             "I've flagged it to our billing team to investigate and refund."
         )
     else:

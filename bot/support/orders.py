@@ -92,7 +92,9 @@ def assess_delivery_problem(order: Order, issue: str, today: date) -> DeliveryAs
         )
     trace_from = add_business_days(order.estimated_delivery, TRACE_AFTER_BUSINESS_DAYS)
     resolve_from = add_business_days(order.estimated_delivery, RESOLVE_AFTER_BUSINESS_DAYS)
-    summary = f"Order {order.number} is {plural(late, 'day')} late (due {order.estimated_delivery})."
+    summary = (
+        f"Order {order.number} is {plural(late, 'day')} late (due {order.estimated_delivery})."
+    )
     if business_days_between(order.estimated_delivery, today) >= TRACE_AFTER_BUSINESS_DAYS:
         return DeliveryAssessment(
             f"I'm sorry — your {what} was due {_on(say_date(order.estimated_delivery, today))} "

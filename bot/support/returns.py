@@ -29,7 +29,9 @@ class ReturnDecision:
     excluded_items: tuple[str, ...] = ()
 
 
-def decide_return(order: Order, customer: Customer | None, reason: str, today: date) -> ReturnDecision:
+def decide_return(
+    order: Order, customer: Customer | None, reason: str, today: date
+) -> ReturnDecision:
     """Can this order be returned or refunded, and for how much?"""
     label = f"Order {order.number}"
     if order.status == PROCESSING:
@@ -90,7 +92,9 @@ def return_confirmation(
         f"any UPS location by {say_date(deadline, today) if deadline else 'the deadline'}.",
     ]
     if decision.free_shipping:
-        parts.append(f"Return shipping is free, so your refund will be ${decision.refund_amount:.2f}.")
+        parts.append(
+            f"Return shipping is free, so your refund will be ${decision.refund_amount:.2f}."
+        )
     else:
         parts.append(
             f"Your refund will be ${decision.refund_amount:.2f} (${order.returnable_total:.2f} "

@@ -31,7 +31,12 @@ def cancellation_outcome(subscription: Subscription, today: date) -> Cancellatio
     name = plan_name(subscription.plan)
     nxt = subscription.next_billing
     if subscription.plan == PLAN_PANTRY_BOX:
-        tail = f" You won't be billed again — your next box would have been billed {_on(say_date(nxt, today))}." if nxt else ""
+        tail = (
+            " You won't be billed again — your next box would have been billed "
+            f"{_on(say_date(nxt, today))}."
+            if nxt
+            else ""
+        )
         return CancellationOutcome(f"Done — your {name} subscription is cancelled.{tail}")
     if subscription.period == "yearly" and nxt is not None:
         renewed = nxt - timedelta(days=365)

@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """The messages of one web chat conversation, so a reloaded page shows them."""
         session_id = request.path_params["session_id"]
         if not (8 <= len(session_id) <= 64 and session_id.isalnum()):
-            return error_response(400, "invalid_session_id", "Session ids are 8-64 letters or digits.")
+            return error_response(
+                400, "invalid_session_id", "Session ids are 8-64 letters or digits."
+            )
         url = f"{settings.rasa_url}/conversations/{session_id}/tracker"
         try:
             async with httpx.AsyncClient(timeout=10.0) as client:
@@ -83,7 +85,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 )
         except httpx.HTTPError as e:
             return error_response(
-                503, "rasa_unavailable", f"The Rasa server at {settings.rasa_url} is unreachable ({e})."
+                503,
+                "rasa_unavailable",
+                f"The Rasa server at {settings.rasa_url} is unreachable ({e}).",
             )
         if reply.status_code != 200:
             return error_response(502, "rasa_error", f"Rasa answered {reply.status_code}.")

@@ -24,10 +24,22 @@ def use_store(store: SupportStore):
     base.set_store(None)
 
 
-def tracker(slots: dict[str, Any] | None = None, events: list | None = None,
-            text: str = "", sender: str = "sender-1") -> Tracker:
-    return Tracker(sender, slots or {}, {"text": text, "intent": {}, "entities": []},
-                   events or [], False, None, {}, "action_listen")
+def tracker(
+    slots: dict[str, Any] | None = None,
+    events: list | None = None,
+    text: str = "",
+    sender: str = "sender-1",
+) -> Tracker:
+    return Tracker(
+        sender,
+        slots or {},
+        {"text": text, "intent": {}, "entities": []},
+        events or [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
@@ -41,9 +53,17 @@ def slot_events(events: list[dict]) -> dict[str, Any]:
 
 
 def test_session_start_uses_metadata_customer_id_and_carries_identity(store) -> None:
-    messages, events = run(ActionSessionStart(), tracker(
-        {"session_started_metadata": {"customer_id": "web-42"}, "customer_id": "C1001",
-         "order_number": "10234", "issue_type": "late"}))
+    messages, events = run(
+        ActionSessionStart(),
+        tracker(
+            {
+                "session_started_metadata": {"customer_id": "web-42"},
+                "customer_id": "C1001",
+                "order_number": "10234",
+                "issue_type": "late",
+            }
+        ),
+    )
     assert events[0]["event"] == "session_started"
     slots = slot_events(events)
     assert slots["customer_key"] == "web-42"
@@ -60,10 +80,12 @@ def test_session_start_without_metadata_falls_back_to_sender_id() -> None:
 
 def test_returning_customer_is_asked_about_the_open_case(store) -> None:
     store.link_identity("web-42", "C1001")
-    case = store.open_case("web-42", CASE_LATE_DELIVERY, "late", order_number="10234",
-                           customer_id="C1001")
-    messages, events = run(ActionSessionStart(), tracker(
-        {"session_started_metadata": {"customer_id": "web-42"}}))
+    case = store.open_case(
+        "web-42", CASE_LATE_DELIVERY, "late", order_number="10234", customer_id="C1001"
+    )
+    messages, events = run(
+        ActionSessionStart(), tracker({"session_started_metadata": {"customer_id": "web-42"}})
+    )
     assert messages[0]["text"] == "Welcome back, Dana — is this about the late order 10234?"
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
     slots = slot_events(events)
@@ -91,7 +113,8 @@ def test_order_number_validation(value: str, expected, says) -> None:
 def test_order_of_another_customer_is_refused() -> None:
     dispatcher = CollectingDispatcher()
     result = ValidateOrderLookupForm().validate_order_number(
-        "10342", dispatcher, tracker({"customer_id": "C1001"}), {})
+        "10342", dispatcher, tracker({"customer_id": "C1001"}), {}
+    )
     assert result == {"order_number": None}
     assert "isn't on your account" in dispatcher.messages[0]["text"]
 
@@ -102,22 +125,35 @@ def test_email_must_match_the_order_and_links_the_customer(store) -> None:
     dispatcher = CollectingDispatcher()
     assert form.validate_email("marcus.lee@example.com", dispatcher, t, {}) == {"email": None}
     assert "doesn't match" in dispatcher.messages[0]["text"]
-    ok = form.validate_email("my email is Dana.Whitfield@example.com", CollectingDispatcher(), t, {})
+    ok = form.validate_email(
+        "my email is Dana.Whitfield@example.com", CollectingDispatcher(), t, {}
+    )
     assert ok["customer_id"] == "C1001" and ok["email"] == "Dana.Whitfield@example.com"
     assert store.customer_for_key("web-7").id == "C1001"
 
 
 def test_verified_customer_skips_the_email_question() -> None:
     form = ValidateOrderLookupForm()
-    slots = asyncio.run(form.required_slots(["order_number", "email"], CollectingDispatcher(),
-                                            tracker({"customer_id": "C1001"}), {}))
+    slots = asyncio.run(
+        form.required_slots(
+            ["order_number", "email"], CollectingDispatcher(), tracker({"customer_id": "C1001"}), {}
+        )
+    )
     assert slots == ["order_number"]
 
 
 def test_late_delivery_report_opens_a_case(store) -> None:
-    messages, events = run(ActionReportDeliveryProblem(), tracker(
-        {"order_number": "10234", "issue_type": "late", "customer_key": "web-9",
-         "customer_id": "C1001"}))
+    messages, events = run(
+        ActionReportDeliveryProblem(),
+        tracker(
+            {
+                "order_number": "10234",
+                "issue_type": "late",
+                "customer_key": "web-9",
+                "customer_id": "C1001",
+            }
+        ),
+    )
     assert "opened a trace with UPS" in messages[0]["text"]
     case = store.latest_open_case("web-9")
     assert case is not None and case.kind == CASE_LATE_DELIVERY
@@ -138,8 +174,34 @@ def test_second_fallback_in_a_row_offers_a_person() -> None:
     messages, events = run(ActionDefaultFallback(), tracker(events=first_events))
     assert messages[0]["response"] == "utter_default"
     assert events[0]["event"] == "rewind"
-    after = first_events + [{"event": "action", "name": "action_default_fallback"},
-                            {"event": "rewind"}, {"event": "action", "name": "action_listen"},
-                            {"event": "user", "text": "y"}]
+    after = [
+        *first_events,
+        {"event": "action", "name": "action_default_fallback"},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "y"},
+    ]
     messages, _ = run(ActionDefaultFallback(), tracker(events=after))
     assert "get a person" in messages[0]["text"]
+
+
+def test_zip_code_in_a_new_address_does_not_replace_the_order_number() -> None:
+    events = [
+        {"event": "slot", "name": "order_number", "value": "10311"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "99 Elm Street, Boston, MA 02118"},
+        {"event": "slot", "name": "order_number", "value": "02118"},
+    ]
+    t = Tracker(
+        "s",
+        {"requested_slot": "new_address", "order_number": "02118"},
+        {},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    result = ValidateOrderLookupForm().validate_order_number("02118", dispatcher, t, {})
+    assert result == {"order_number": "10311"} and dispatcher.messages == []

@@ -55,9 +55,9 @@ def test_refund_form_creates_a_request_with_the_right_amount(chat: RestChat) -> 
 
 
 def test_fallback_asks_to_rephrase_then_offers_a_person(chat: RestChat) -> None:
-    first = chat.say("blorf zzkq wibble")
+    first = chat.say("the thing with the stuff")
     assert "didn't quite get that" in first
-    second = chat.say("qwxz plonk vrrp")
+    second = chat.say("can you tell me about it")
     assert "get a person" in second
 
 

@@ -13,8 +13,10 @@ from bot.settings import Settings
 
 
 def settings_for(tmp_path: Path, **env: str) -> Settings:
-    return Settings.load(environ={"DATA_DIR": str(tmp_path), "MODEL_DIR": str(tmp_path / "m"),
-                                  **env}, dotenv=tmp_path / "none")
+    return Settings.load(
+        environ={"DATA_DIR": str(tmp_path), "MODEL_DIR": str(tmp_path / "m"), **env},
+        dotenv=tmp_path / "none",
+    )
 
 
 def test_endpoints_get_this_runs_action_port(tmp_path: Path) -> None:
@@ -39,8 +41,12 @@ def test_missing_model_says_how_to_build_it(tmp_path: Path) -> None:
 
 
 def test_a_process_that_dies_during_start_up_is_reported_with_its_log(tmp_path: Path) -> None:
-    service = Service("broken", [sys.executable, "-c", "print('boom: bad config'); raise SystemExit(3)"],
-                      "http://127.0.0.1:9/health", tmp_path / "broken.log")
+    service = Service(
+        "broken",
+        [sys.executable, "-c", "print('boom: bad config'); raise SystemExit(3)"],
+        "http://127.0.0.1:9/health",
+        tmp_path / "broken.log",
+    )
     stack = ServiceStack(settings_for(tmp_path))
     stack.services = [service]
     service.start({})
@@ -50,11 +56,14 @@ def test_a_process_that_dies_during_start_up_is_reported_with_its_log(tmp_path: 
 
 def test_stop_terminates_the_whole_process_group(tmp_path: Path) -> None:
     # The child starts a grandchild; stopping the service must end both.
-    script = ("import subprocess, sys, time; "
-              "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-              "print('grandchild', p.pid, flush=True); time.sleep(60)")
-    service = Service("sleepy", [sys.executable, "-c", script], "http://127.0.0.1:9/",
-                      tmp_path / "sleepy.log")
+    script = (
+        "import subprocess, sys, time; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print('grandchild', p.pid, flush=True); time.sleep(60)"
+    )
+    service = Service(
+        "sleepy", [sys.executable, "-c", script], "http://127.0.0.1:9/", tmp_path / "sleepy.log"
+    )
     service.start({})
     deadline = time.monotonic() + 10
     while "grandchild" not in service.log_tail() and time.monotonic() < deadline:

@@ -14,8 +14,8 @@ def test_seeded_order_has_items_dates_and_owner(store: SupportStore) -> None:
     assert order is not None
     assert order.customer_id == "C1001"
     assert order.status == "shipped"
-    assert order.estimated_delivery == date(2026, 11, 14)  # seeded as "4 days ago"
-    assert order.days_late(store.today()) == 4
+    assert order.estimated_delivery == date(2026, 11, 10)  # seeded as "8 days ago"
+    assert order.days_late(store.today()) == 8
     assert order.total == pytest.approx(54.0)
 
 
@@ -84,7 +84,7 @@ def test_unreachable_database_raises_clear_error(tmp_path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     broken = SupportStore(f"sqlite:///{blocker}/store.db")
-    with pytest.raises(StoreError, match="python -m bot.store --reset"):
+    with pytest.raises(StoreError, match=r"python -m bot\.store --reset"):
         broken.get_order("10234")
 
 

@@ -9,7 +9,7 @@ def test_status_of_a_late_shipped_order_says_how_late(store: SupportStore) -> No
     text = order_status_message(store.get_order("10234"), store.today())
     assert "order 10234 (12-inch cast-iron skillet)" in text
     assert "UPS" in text and "1Z999AA10123456784" in text
-    assert "4 days late" in text
+    assert "8 days late" in text
 
 
 def test_status_of_processing_order_mentions_address_change(store: SupportStore) -> None:

@@ -16,7 +16,9 @@ def test_standard_customer_pays_return_shipping(store: SupportStore) -> None:
 
 def test_defective_item_returns_free(store: SupportStore) -> None:
     order = store.get_order("10342")
-    decision = decide_return(order, store.get_customer("C1002"), "one bowl arrived cracked", store.today())
+    decision = decide_return(
+        order, store.get_customer("C1002"), "one bowl arrived cracked", store.today()
+    )
     assert decision.free_shipping and decision.refund_amount == pytest.approx(39.50)
 
 
@@ -42,10 +44,16 @@ def test_perishable_only_order_is_not_returnable(store: SupportStore) -> None:
 
 @pytest.mark.parametrize(
     ("number", "phrase"),
-    [("10311", "cancelled for a full refund"), ("10402", "hasn't been delivered"),
-     ("10489", "was cancelled"), ("10502", "already been returned")],
+    [
+        ("10311", "cancelled for a full refund"),
+        ("10402", "hasn't been delivered"),
+        ("10489", "was cancelled"),
+        ("10502", "already been returned"),
+    ],
 )
-def test_orders_that_cannot_be_returned_say_why(store: SupportStore, number: str, phrase: str) -> None:
+def test_orders_that_cannot_be_returned_say_why(
+    store: SupportStore, number: str, phrase: str
+) -> None:
     decision = decide_return(store.get_order(number), None, "reason", store.today())
     assert not decision.eligible and phrase in decision.message
 
@@ -53,7 +61,9 @@ def test_orders_that_cannot_be_returned_say_why(store: SupportStore, number: str
 def test_confirmation_quotes_request_deadline_and_amount(store: SupportStore) -> None:
     order = store.get_order("10342")
     decision = decide_return(order, None, "changed my mind", store.today())
-    request = store.create_return_request(order, "return", "changed my mind", decision.refund_amount)
+    request = store.create_return_request(
+        order, "return", "changed my mind", decision.refund_amount
+    )
     text = return_confirmation(order, request, decision, "marcus.lee@example.com", store.today())
     assert f"R-{request.id:05d}" in text
     assert "m***@example.com" in text

@@ -17,7 +17,9 @@ def test_annual_plus_refund_only_within_14_days_of_renewal(store: SupportStore) 
     sub = store.subscriptions_for_customer("C1005")[0]
     late = cancellation_outcome(sub, store.today())
     assert late.refund == 0 and "isn't refundable" in late.message
-    renewed_recently = sub.__class__(**{**sub.__dict__, "next_billing": store.today() + timedelta(days=360)})
+    renewed_recently = sub.__class__(
+        **{**sub.__dict__, "next_billing": store.today() + timedelta(days=360)}
+    )
     early = cancellation_outcome(renewed_recently, store.today())
     assert early.refund > 80 and "pro-rata refund" in early.message
 
