@@ -32,6 +32,13 @@ SLOT_NEW_ADDRESS = "new_address"
 SLOT_CONFIRM_CANCEL = "confirm_cancel"
 SLOT_OPEN_CASE_ID = "open_case_id"  # the case the returning customer was asked about
 SLOT_WELCOME_BACK = "welcome_back_pending"  # True while "is this about …?" awaits an answer
+SLOT_KB_ARTICLE = "kb_article_id"  # help-center article shown last
+SLOT_KB_SCORE = "kb_article_score"  # its retrieval score
+SLOT_KB_CONFIDENCE = "kb_confidence"  # confidence that it answered the question
+SLOT_KB_CANDIDATES = "kb_candidates"  # the question's ranked hits, for "that didn't help"
+SLOT_KB_SHOWN = "kb_shown"  # article ids shown for the current question
+SLOT_KB_OUTCOME = "kb_outcome"  # answered, miss, not_helpful
+SLOT_FAILED_ANSWERS = "failed_answers"  # fallbacks, help-center misses, "didn't help"
 REQUESTED_SLOT = "requested_slot"
 
 # Slots a returning customer keeps when a new session starts (see action_session_start).
@@ -67,6 +74,7 @@ INTENT_ASK_FAQ = "ask_faq"
 INTENT_NOT_HELPFUL = "not_helpful"
 INTENT_NLU_FALLBACK = "nlu_fallback"
 INTENT_OUT_OF_SCOPE = "out_of_scope"
+INTENT_THANKS = "thanks"
 
 # --- Issue types (canonical values of the issue_type entity) ------------------------
 ISSUE_LATE = "late"
@@ -100,6 +108,8 @@ ACTION_CANCEL_SUBSCRIPTION = "action_cancel_subscription"
 ACTION_RECORD_COMPLAINT = "action_record_complaint"
 ACTION_CONTACT_HUMAN = "action_contact_human"
 ACTION_DEFAULT_FALLBACK = "action_default_fallback"
+ACTION_ANSWER_FROM_HELP_CENTER = "action_answer_from_help_center"
+ACTION_HELP_CENTER_NOT_HELPFUL = "action_help_center_not_helpful"
 
 FORM_ORDER_LOOKUP = "order_lookup_form"
 FORM_DELIVERY_PROBLEM = "delivery_problem_form"

@@ -165,9 +165,11 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-def goemotions(split: str, root: Path = SHARED_DATA) -> Iterator[Example]:
-    """GoEmotions (`train` or `dev`): sentiment from the label groups, frustration from
-    anger / annoyance / disappointment / disapproval."""
+def goemotions(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
+    """GoEmotions: `train` and `calibration` (95% / 5% of its train split, by hash) or `dev`.
+    Sentiment from the label groups; frustration from anger / annoyance / disappointment /
+    disapproval."""
+    split = "dev" if part == "dev" else "train"
     labels = _lines(root / "goemotions" / "original" / "labels.txt")
     groups = _lines(root / "goemotions" / "group" / "labels.txt")
     original = root / "goemotions" / "original" / f"{split}.tsv"
@@ -178,6 +180,8 @@ def goemotions(split: str, root: Path = SHARED_DATA) -> Iterator[Example]:
         group_rows[key] = {groups[int(i)] for i in ids.split(",")}
     for line in _lines(original):
         text, ids, key = line.split("\t")
+        if split == "train" and (hash_fraction(text, "goemotions") < 0.95) != (part == "train"):
+            continue
         emotions = {labels[int(i)] for i in ids.split(",")}
         group = group_rows.get(key, set())
         sentiment: int | None = None
@@ -224,7 +228,8 @@ def tweeteval_sentiment_val(root: Path = SHARED_DATA) -> list[Example]:
 
 
 def banking77_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
-    """BANKING77 train.csv as weak urgency labels; `part` is `train` (80%) or `eval` (20%)."""
+    """BANKING77 train.csv as weak urgency labels; `part` is `train` (70%), `calibration`
+    (10%) or `eval` (20%), by a hash of the text."""
     with (root / "banking77" / "train.csv").open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             category = row["category"]
@@ -234,15 +239,21 @@ def banking77_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
                 urgency = 0
             else:
                 continue
-            in_eval = hash_fraction(row["text"], "banking77") >= 0.8
-            if (part == "eval") == in_eval:
+            f = hash_fraction(row["text"], "banking77")
+            which = "train" if f < 0.7 else "calibration" if f < 0.8 else "eval"
+            if which == part:
                 yield Example(text=row["text"], urgency=urgency, source="banking77")
 
 
-def clinc150_urgency(split: str, root: Path = SHARED_DATA) -> Iterator[Example]:
-    """CLINC150 (`train` or `val`) as weak urgency labels."""
+def clinc150_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
+    """CLINC150 as weak urgency labels: `train` and `calibration` (90% / 10% of its train
+    split, by hash) or `eval` (its val split)."""
     data = json.loads((root / "clinc150" / "train_val.json").read_text(encoding="utf-8"))
-    for text, intent in data[split]:
+    rows = data["val"] if part == "eval" else [
+        (t, i) for t, i in data["train"]
+        if (hash_fraction(t, "clinc150") < 0.9) == (part == "train")
+    ]
+    for text, intent in rows:
         if intent in CLINC150_URGENT:
             yield Example(text=text, urgency=1, source="clinc150")
         elif intent in CLINC150_INFORMATIONAL:

@@ -83,25 +83,24 @@ class SharedEncoder:
         self.model_path = model_path
         self.max_tokens = max_tokens
         self._tokenizer: Any = None
-        self._model: Any = None
+        self._minilm: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> SharedEncoder:
         """Load the tokenizer and weights now (otherwise on the first encode)."""
-        if self._model is None:
+        if self._minilm is None:
             with self._lock:
-                if self._model is None:
-                    import torch
-                    from transformers import AutoModel, AutoTokenizer
-                    from transformers.utils import logging as hf_logging
+                if self._minilm is None:
+                    from tokenizers import Tokenizer
 
-                    hf_logging.set_verbosity_error()
+                    from nlu.minilm import MiniLM
+
                     path = self.model_path or minilm_path()
-                    self._tokenizer = AutoTokenizer.from_pretrained(str(path))
-                    model = AutoModel.from_pretrained(str(path))
-                    model.eval()
-                    torch.set_grad_enabled(False)
-                    self._model = model
+                    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+                    tokenizer.enable_truncation(max_length=self.max_tokens)
+                    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                    self._tokenizer = tokenizer
+                    self._minilm = MiniLM.from_pretrained(path)
         return self
 
     @property
@@ -109,59 +108,59 @@ class SharedEncoder:
         return self.warm_up()._tokenizer
 
     @property
-    def model(self) -> Any:
-        return self.warm_up()._model
+    def minilm(self) -> Any:
+        return self.warm_up()._minilm
 
-    def tokenize(self, texts: list[str]) -> dict[str, Any]:
-        clean = [t if t and t.strip() else " " for t in texts]
-        return self.tokenizer(
-            clean,
-            padding=True,
-            truncation=True,
-            max_length=self.max_tokens,
-            return_offsets_mapping=True,
-            return_overflowing_tokens=False,
-            return_length=False,
-            return_tensors="pt",
-        )
+    def tokenize(self, texts: list[str]) -> tuple[Any, Any, np.ndarray, list[bool]]:
+        """Word-piece ids, attention mask, character offsets and truncation flags."""
+        import torch
+
+        batch = self.tokenizer.encode_batch([t if t and t.strip() else " " for t in texts])
+        ids = torch.tensor([e.ids for e in batch], dtype=torch.long)
+        mask = torch.tensor([e.attention_mask for e in batch], dtype=torch.long)
+        offsets = np.array([e.offsets for e in batch], dtype=np.int64).reshape(len(batch), -1, 2)
+        truncated = [bool(e.overflowing) for e in batch]
+        return ids, mask, offsets, truncated
 
     def encode(self, texts: list[str]) -> Encoding:
         import torch
 
         if not texts:
-            empty = np.zeros((0, DIMENSION), dtype=np.float32)
             return Encoding(
-                empty,
+                np.zeros((0, DIMENSION), np.float32),
                 np.zeros((0, 0, DIMENSION), np.float32),
                 np.zeros((0, 0), np.int64),
                 np.zeros((0, 0, 2), np.int64),
                 torch.zeros((0, 0, DIMENSION)),
                 [],
             )
-        batch = self.tokenize(texts)
-        offsets = batch.pop("offset_mapping")
-        model = self.model
+        from nlu.minilm import mean_pool
+
+        ids, mask, offsets, truncated = self.tokenize(texts)
+        minilm = self.minilm
         with torch.inference_mode():
-            output = model(**batch, output_hidden_states=True)
-        mask = batch["attention_mask"]
-        last = output.last_hidden_state
-        summed = (last * mask.unsqueeze(-1)).sum(dim=1)
-        pooled = summed / mask.sum(dim=1, keepdim=True).clamp(min=1)
-        sentence = torch.nn.functional.normalize(pooled, dim=-1)
-        truncated = [
-            len(self.tokenizer(t or " ", add_special_tokens=True)["input_ids"]) > self.max_tokens
-            if len(t or "") > self.max_tokens * 2
-            else False
-            for t in texts
-        ]
+            lower = minilm.forward_range(minilm.embeddings(ids), mask, 0, BRANCH_LAYER)
+            upper = minilm.forward_range(lower, mask, BRANCH_LAYER, minilm.config.layers)
+            sentence = torch.nn.functional.normalize(mean_pool(upper, mask), dim=-1)
         return Encoding(
             sentence=sentence.numpy().astype(np.float32),
-            tokens=last.numpy().astype(np.float32),
-            mask=mask.numpy().astype(np.int64),
-            offsets=offsets.numpy().astype(np.int64),
-            branch=output.hidden_states[BRANCH_LAYER],
+            tokens=upper.numpy().astype(np.float32),
+            mask=mask.numpy(),
+            offsets=offsets,
+            branch=lower,
             truncated=truncated,
         )
+
+    def encode_lower(self, texts: list[str]) -> tuple[Any, Any]:
+        """Only the shared lower layers: (states after BRANCH_LAYER, attention mask).
+
+        What the emotion scorer needs when it runs on its own (batch scoring)."""
+        import torch
+
+        ids, mask, _, _ = self.tokenize(texts)
+        minilm = self.minilm
+        with torch.inference_mode():
+            return minilm.forward_range(minilm.embeddings(ids), mask, 0, BRANCH_LAYER), mask
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Sentence embeddings only, in batches (help-center indexing, evaluation)."""

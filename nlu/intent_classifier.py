@@ -26,44 +26,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from nlu.char_ngrams import CharNgrams
 from nlu.featurizer import SharedEncoderFeaturizer
 
 logger = logging.getLogger(__name__)
 
 EMBEDDING_WEIGHT = 2.0  # the embedding has norm 1, like each TF-IDF row; weigh meaning up
-
-
-class CharNgrams:
-    """Sublinear TF-IDF of character 1-4-grams within word boundaries, L2-normalised."""
-
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray) -> None:
-        self.vocabulary = vocabulary
-        self.idf = idf
-        self._counter = CountVectorizer(
-            analyzer="char_wb", ngram_range=(1, 4), lowercase=True, vocabulary=vocabulary
-        )
-
-    @classmethod
-    def fit(cls, texts: list[str], min_df: int = 2) -> CharNgrams:
-        counter = CountVectorizer(
-            analyzer="char_wb", ngram_range=(1, 4), lowercase=True, min_df=min_df
-        )
-        counts = counter.fit_transform(texts)
-        df = np.asarray((counts > 0).sum(axis=0)).ravel()
-        idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
-        vocabulary = {k: int(v) for k, v in counter.vocabulary_.items()}
-        return cls(vocabulary, idf.astype(np.float32))
-
-    def transform(self, texts: list[str]) -> csr_matrix:
-        counts = self._counter.transform(texts).astype(np.float32).tocsr()
-        counts.data = 1.0 + np.log(counts.data)
-        weighted = counts.multiply(self.idf).tocsr()
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return csr_matrix(weighted.multiply(1.0 / norms[:, None]))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.base import SupportAction, customer_key, get_store, request_done
+from bot.actions.knowledge import answer_from_help_center, failed
 from bot.constants import (
     ACTION_CONTACT_HUMAN,
     ACTION_DEFAULT_FALLBACK,
@@ -81,7 +82,8 @@ class ActionContactHuman(SupportAction):
 
 
 class ActionDefaultFallback(SupportAction):
-    """Ask to rephrase; after two misunderstandings in a row, offer a person."""
+    """Answer from the help center if it is confident; else ask to rephrase, and after
+    two misunderstandings in a row, offer a person."""
 
     def name(self) -> str:
         return ACTION_DEFAULT_FALLBACK
@@ -89,6 +91,9 @@ class ActionDefaultFallback(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        answered = answer_from_help_center(dispatcher, tracker)
+        if answered is not None:
+            return answered  # the help center understood what the intent classifier didn't
         if consecutive_fallbacks(tracker) >= 1:
             dispatcher.utter_message(
                 text="I'm sorry, I'm still not understanding. Would you like me to get a person "
@@ -99,7 +104,7 @@ class ActionDefaultFallback(SupportAction):
             )
         else:
             dispatcher.utter_message(response="utter_default")
-        return [UserUtteranceReverted()]
+        return [UserUtteranceReverted(), failed(tracker)]
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:

@@ -1,0 +1,245 @@
+"""`Retriever`: help-center search with dense + lexical fusion and an answer confidence.
+
+    >>> retriever = Retriever()                       # cheap; loads on first search
+    >>> hits = retriever.search("how long do refunds take to show on my card")
+    >>> hits[0].article_id, hits[0].url
+    ('refund-timing', 'https://help.brightbasket.example/articles/refund-timing')
+
+Scoring: every entry (section, related question) gets
+`dense + lexical_weight · bm25 / (bm25 + bm25_half) + char_weight · chars` — cosine
+similarity of the MiniLM embeddings, a saturating BM25 term and the cosine of character
+n-gram TF-IDF (typos), all on comparable scales without per-query normalisation. An
+article scores its best entry plus `summary_weight` × the similarity of its summary, and is
+shown by its best section; `search` returns up to k distinct articles.
+
+`confidence(hits)` is the probability that the top article answers the question, from
+a logistic model over the top score, the lead over the runner-up and the lexical match;
+it is fitted on labelled questions when the index is built (confidence.json). Below
+`threshold` the bot says it is not sure and offers a person.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.articles import SECTION, SUMMARY
+from knowledge.index import MANIFEST, HelpCenterIndex
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INDEX_DIR = PROJECT_ROOT / "models" / "knowledge"
+CONFIDENCE_FILE = "confidence.json"
+CANDIDATES = 100  # entries taken from the vector store before fusion (large indexes)
+EXHAUSTIVE_BELOW = 20_000  # below this many entries every entry is scored exactly
+
+
+def index_dir() -> Path:
+    """KNOWLEDGE_DIR if set, else models/knowledge."""
+    value = os.environ.get("KNOWLEDGE_DIR")
+    if not value:
+        return DEFAULT_INDEX_DIR
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One help-center article found for a query, represented by its best passage."""
+
+    article_id: str
+    title: str
+    url: str
+    section: str
+    passage: str
+    score: float  # fused score used for ranking
+    dense: float  # cosine similarity of the passage embedding
+    lexical: float  # BM25 of the passage
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Weights of the score terms (chosen on the calibration questions, see README)."""
+
+    lexical_weight: float = 0.4  # saturating BM25 term
+    bm25_half: float = 5.0  # BM25 score at which the term reaches half its weight
+    char_weight: float = 0.4  # character n-gram cosine (typos)
+    summary_weight: float = 0.3  # similarity to the article's summary entry
+
+
+@dataclass
+class ConfidenceModel:
+    """Logistic model P(top article is right | features); threshold for answering."""
+
+    coef: list[float] = field(default_factory=lambda: [9.0, 12.0, 1.0])
+    intercept: float = -5.5
+    threshold: float = 0.5
+
+    @staticmethod
+    def features(hits: list[Hit], fusion: FusionConfig) -> list[float]:
+        if not hits:
+            return [0.0, 0.0, 0.0]
+        top = hits[0].score
+        second = hits[1].score if len(hits) > 1 else 0.0
+        lexical = hits[0].lexical / (hits[0].lexical + fusion.bm25_half)
+        return [top, top - second, lexical]
+
+    def probability(self, hits: list[Hit], fusion: FusionConfig) -> float:
+        if not hits:
+            return 0.0
+        z = self.intercept + sum(c * x for c, x in zip(self.coef, self.features(hits, fusion), strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    @classmethod
+    def load(cls, directory: Path) -> ConfidenceModel:
+        path = directory / CONFIDENCE_FILE
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(list(data["coef"]), float(data["intercept"]), float(data["threshold"]))
+
+    def save(self, directory: Path, extra: dict[str, Any] | None = None) -> None:
+        data = {"coef": self.coef, "intercept": self.intercept, "threshold": self.threshold,
+                **(extra or {})}
+        (directory / CONFIDENCE_FILE).write_text(json.dumps(data, indent=2) + "\n")
+
+
+class Retriever:
+    def __init__(self, directory: Path | None = None, encoder: Any = None,
+                 fusion: FusionConfig | None = None) -> None:
+        self.directory = directory or index_dir()
+        self._encoder = encoder
+        self.fusion = fusion or FusionConfig()
+        self._index: HelpCenterIndex | None = None
+        self._confidence: ConfidenceModel | None = None
+        self._loaded_mtime: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Any:
+        if self._encoder is None:
+            from nlu.encoder import shared_encoder
+
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    @property
+    def index(self) -> HelpCenterIndex:
+        self.reload_if_changed()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def confidence_model(self) -> ConfidenceModel:
+        self.reload_if_changed()
+        assert self._confidence is not None
+        return self._confidence
+
+    def reload_if_changed(self) -> bool:
+        """(Re)load the index when its manifest changed on disk; True if it loaded."""
+        manifest = self.directory / MANIFEST
+        try:
+            mtime = manifest.stat().st_mtime
+        except OSError:
+            mtime = None
+        if self._index is not None and mtime == self._loaded_mtime:
+            return False
+        with self._lock:
+            if self._index is None or mtime != self._loaded_mtime:
+                index = HelpCenterIndex.load(self.directory)  # raises a clear error if missing
+                self._confidence = ConfidenceModel.load(self.directory)
+                self._index, self._loaded_mtime = index, mtime
+                return True
+        return False
+
+    def warm_up(self) -> Retriever:
+        self.reload_if_changed()
+        self.encoder.warm_up()
+        return self
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """Up to k distinct articles for the query, best first."""
+        if not query or not query.strip():
+            return []
+        embedding = self.encoder.encode([query[:2000]]).sentence[0]
+        return self.search_embedding(query, embedding, k)
+
+    def search_embedding(self, query: str, embedding: np.ndarray, k: int = 5) -> list[Hit]:
+        """Like `search`, with the query already embedded (inside Rasa: the shared pass)."""
+        if not query or not query.strip():
+            return []
+        index = self.index
+        n = len(index)
+        if n == 0:
+            return []
+        query = query[:2000]
+        embedding = np.asarray(embedding, np.float32)
+        if n <= EXHAUSTIVE_BELOW:
+            candidates = np.arange(n)
+            dense = index.vectors @ embedding
+        else:
+            scores, ids = index.store.search(embedding[None, :], min(CANDIDATES, n))
+            keep = ids[0] >= 0
+            candidates, dense = ids[0][keep], scores[0][keep]
+        bm25 = index.lexical.scores(query)
+        bm25 = bm25[candidates] if bm25.size else np.zeros(len(candidates), np.float32)
+        chars = (index.char_matrix[candidates] @ index.chars.transform([query]).T).toarray().ravel()
+        f = self.fusion
+        fused = dense + f.lexical_weight * bm25 / (bm25 + f.bm25_half) + f.char_weight * chars
+        best: dict[str, float] = {}
+        shown: dict[str, tuple[float, int, float, float]] = {}
+        summary_bonus: dict[str, float] = {}
+        for j, i in enumerate(candidates):
+            passage = index.passages[int(i)]
+            a = passage.article_id
+            if passage.kind == SUMMARY:
+                summary_bonus[a] = f.summary_weight * float(dense[j])
+                continue
+            if fused[j] > best.get(a, -np.inf):
+                best[a] = float(fused[j])
+            if passage.kind == SECTION and fused[j] > shown.get(a, (-np.inf,))[0]:
+                shown[a] = (float(fused[j]), int(i), float(dense[j]), float(bm25[j]))
+        hits = []
+        for a, score in best.items():
+            if a not in shown:
+                continue
+            _, i, dense_i, bm25_i = shown[a]
+            passage = index.passages[i]
+            total = score + summary_bonus.get(a, 0.0)
+            hits.append(Hit(passage.article_id, passage.title, passage.url, passage.section,
+                            passage.text, round(total, 4), round(dense_i, 4), round(bm25_i, 4)))
+        return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def confidence(self, hits: list[Hit]) -> float:
+        """Probability that `hits[0]` answers the question."""
+        return self.confidence_model.probability(hits, self.fusion)
+
+    @property
+    def threshold(self) -> float:
+        return self.confidence_model.threshold
+
+
+_default: Retriever | None = None
+_default_lock = threading.Lock()
+
+
+def default_retriever() -> Retriever:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Retriever()
+        return _default
+
+
+def search(query: str, k: int = 5) -> list[Hit]:
+    """Search the help center (see `Retriever.search`)."""
+    return default_retriever().search(query, k)

@@ -1,0 +1,197 @@
+"""Conversation-level distress: how the whole conversation is going, not just one message.
+
+Per-message scores say how a message sounds. A customer who repeats the same request, gets
+"I didn't understand" twice and sounds a little more annoyed each turn is in more
+trouble than any single message shows. `estimate_distress` combines, over the recent
+turns of a conversation:
+
+- the frustration level, as an exponentially weighted average (recent turns count more);
+- the trend: the slope of frustration over the last turns (rising is worse);
+- repetition: user messages that repeat an earlier one (same words, or the same
+  request intent again);
+- failed turns: fallbacks, "that didn't help", help-center misses.
+
+Each piece of evidence raises the estimate like an independent cause (a noisy-OR), so
+the result stays a number between 0 and 1 and each reason can be read off separately:
+
+    distress = 1 - (1 - level) · (1 - trend_weight·max(0, slope))
+                 · (1 - repeat_weight)^repeats · (1 - failure_weight)^failures
+
+`turns_from_events` builds the turns from a Rasa tracker's events, where every user
+event carries its emotion scores in parse_data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any
+
+from bot.constants import EMOTION
+
+FAILED_ACTIONS = frozenset({"action_default_fallback"})
+FAILED_INTENTS = frozenset({"not_helpful", "nlu_fallback"})
+# Intents that are requests: asking for the same one again means it was not solved.
+NON_REQUEST_INTENTS = frozenset({
+    "greet", "goodbye", "thanks", "affirm", "deny", "inform", "bot_challenge",
+    "out_of_scope", "nlu_fallback", "not_helpful",
+})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One customer message and what happened to it."""
+
+    text: str
+    frustration: float
+    urgency: float = 0.0
+    negative: float = 0.0
+    intent: str | None = None
+    failed: bool = False  # the bot did not understand or did not help
+
+
+@dataclass(frozen=True)
+class DistressWeights:
+    """How strongly each kind of evidence raises the estimate (routing config can override)."""
+
+    decay: float = 0.6  # weight of the newest turn in the running average
+    window: int = 5  # turns the trend and repetition look back over
+    trend: float = 1.5  # per unit of frustration slope per turn
+    repeat: float = 0.15  # per repeated request
+    failure: float = 0.15  # per failed turn
+    similarity: float = 0.8  # texts at least this similar count as a repetition
+
+
+@dataclass(frozen=True)
+class Distress:
+    """The conversation's distress estimate and the evidence behind it."""
+
+    score: float
+    frustration_level: float
+    frustration_trend: float  # slope per turn over the window (positive: rising)
+    rising_turns: int  # consecutive turns of rising frustration up to now
+    repeats: int
+    failures: int
+    turns: int
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 4),
+            "frustration_level": round(self.frustration_level, 4),
+            "frustration_trend": round(self.frustration_trend, 4),
+            "rising_turns": self.rising_turns,
+            "repeats": self.repeats,
+            "failures": self.failures,
+            "turns": self.turns,
+            "reasons": self.reasons,
+        }
+
+
+def estimate_distress(turns: Sequence[Turn], weights: DistressWeights | None = None) -> Distress:
+    w = weights or DistressWeights()
+    if not turns:
+        return Distress(0.0, 0.0, 0.0, 0, 0, 0, 0, [])
+    recent = list(turns)[-w.window :]
+    level = recent[0].frustration
+    for turn in recent[1:]:
+        level = w.decay * turn.frustration + (1 - w.decay) * level
+    slope = _slope([t.frustration for t in recent])
+    rising = 0
+    for older, newer in zip(reversed(recent[:-1]), reversed(recent[1:]), strict=False):
+        if newer.frustration > older.frustration + 0.02:
+            rising += 1
+        else:
+            break
+    repeats = count_repeats(recent, w.similarity)
+    failures = sum(t.failed for t in recent)
+    score = 1.0 - (
+        (1.0 - level)
+        * (1.0 - min(0.9, w.trend * max(0.0, slope)))
+        * (1.0 - w.repeat) ** repeats
+        * (1.0 - w.failure) ** failures
+    )
+    reasons = []
+    if level >= 0.5:
+        reasons.append(f"frustration {level:.2f}")
+    if rising >= 2:
+        reasons.append(f"rising over {rising + 1} turns")
+    if repeats:
+        reasons.append(f"{repeats} repeated request{'s' if repeats > 1 else ''}")
+    if failures:
+        reasons.append(f"{failures} failed answer{'s' if failures > 1 else ''}")
+    return Distress(
+        score=min(1.0, max(0.0, score)),
+        frustration_level=level,
+        frustration_trend=slope,
+        rising_turns=rising + 1 if rising else 0,
+        repeats=repeats,
+        failures=failures,
+        turns=len(turns),
+        reasons=reasons,
+    )
+
+
+def count_repeats(turns: Sequence[Turn], similarity: float = 0.8) -> int:
+    """Turns that repeat an earlier turn's words or its request intent."""
+    repeats = 0
+    for i, turn in enumerate(turns):
+        text = _normal(turn.text)
+        for earlier in turns[:i]:
+            same_words = (
+                len(text) >= 8
+                and SequenceMatcher(None, text, _normal(earlier.text)).ratio() >= similarity
+            )
+            same_request = (
+                turn.intent is not None
+                and turn.intent == earlier.intent
+                and turn.intent not in NON_REQUEST_INTENTS
+            )
+            if same_words or same_request:
+                repeats += 1
+                break
+    return repeats
+
+
+def turns_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
+    """Customer turns of a Rasa tracker (event dicts), with their scores and outcomes."""
+    turns: list[Turn] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            parse = event.get("parse_data") or {}
+            emotion = parse.get(EMOTION) or {}
+            sentiment = emotion.get("sentiment") or {}
+            intent = (parse.get("intent") or {}).get("name")
+            text = event.get("text") or ""
+            if text.startswith("/"):  # button payloads and external events
+                continue
+            turns.append(Turn(
+                text=text,
+                frustration=float(emotion.get("frustration", 0.0)),
+                urgency=float(emotion.get("urgency", 0.0)),
+                negative=float(sentiment.get("negative", 0.0)),
+                intent=intent,
+                failed=intent in FAILED_INTENTS,
+            ))
+        elif kind == "action" and event.get("name") in FAILED_ACTIONS and turns:
+            last = turns[-1]
+            turns[-1] = Turn(last.text, last.frustration, last.urgency, last.negative,
+                             last.intent, failed=True)
+    return turns
+
+
+def _slope(values: Sequence[float]) -> float:
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean_x = (n - 1) / 2
+    mean_y = sum(values) / n
+    num = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values))
+    den = sum((i - mean_x) ** 2 for i in range(n))
+    return num / den
+
+
+def _normal(text: str) -> str:
+    return " ".join("".join(c.lower() if c.isalnum() else " " for c in text).split())

@@ -1,0 +1,171 @@
+"""`make eval-emotion`: the emotion model on data never used for training or calibration.
+
+    python -m nlu.evaluate [--model nlu/artifacts/emotion] [--write-metrics]
+
+Prints one table:
+- sentiment on TweetEval sentiment val (macro-recall, macro-F1) and the own test split;
+- frustration on the own test split and GoEmotions dev (anger, annoyance, disappointment,
+  disapproval as positives): AUROC, average precision, F1 at 0.5;
+- urgency on the own test split and weak labels from BANKING77 (held-out 20%) and
+  CLINC150 val (urgent intents against informational ones): AUROC, F1;
+- expected calibration error (ECE, 10 bins) of every probability.
+
+Public corpora rows need ../shared/data and are skipped with a note when it is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from nlu.datasets import (
+    Example,
+    banking77_urgency,
+    clinc150_urgency,
+    deduplicate,
+    goemotions,
+    own_examples,
+    shared_data_available,
+    tweeteval_sentiment_val,
+)
+from nlu.emotion_model import ARTIFACT_DIR
+from nlu.scorer import EmotionScorer
+
+TARGETS = {
+    ("sentiment", "macro_recall"): 0.70,
+    ("frustration", "auroc"): 0.88,
+    ("urgency", "auroc"): 0.90,
+}
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Weighted mean |accuracy - confidence| over equal-width confidence bins."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (confidence > low) & (confidence <= high) if low > 0 else (confidence <= high)
+        if inside.any():
+            total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(total)
+
+
+def binary_ece(p: np.ndarray, y: np.ndarray) -> float:
+    """Calibration of a binary probability: reliability of P(y=1) over all examples."""
+    edges = np.linspace(0.0, 1.0, 11)
+    total = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (p >= low) & (p < high) if high < 1 else (p >= low)
+        if inside.any():
+            total += inside.mean() * abs(y[inside].mean() - p[inside].mean())
+    return float(total)
+
+
+@dataclass
+class Row:
+    task: str
+    dataset: str
+    n: int
+    metrics: dict[str, float]
+
+
+def sentiment_row(name: str, examples: Sequence[Example], probs: np.ndarray) -> Row:
+    y = np.array([e.sentiment for e in examples])
+    p = probs[:, :3]
+    pred = p.argmax(axis=1)
+    return Row("sentiment", name, len(y), {
+        "macro_recall": recall_score(y, pred, average="macro"),
+        "macro_f1": f1_score(y, pred, average="macro"),
+        "accuracy": float((pred == y).mean()),
+        "ece": expected_calibration_error(p.max(axis=1), (pred == y).astype(float)),
+    })
+
+
+def binary_row(task: str, column: int, name: str, examples: Sequence[Example], probs: np.ndarray) -> Row:
+    y = np.array([getattr(e, task) for e in examples])
+    p = probs[:, column]
+    return Row(task, name, len(y), {
+        "auroc": roc_auc_score(y, p),
+        "ap": average_precision_score(y, p),
+        "f1": f1_score(y, (p >= 0.5).astype(int)),
+        "ece": binary_ece(p, y.astype(float)),
+    })
+
+
+def evaluate(scorer: EmotionScorer) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    notes: list[str] = []
+    own = own_examples("test")
+    own_probs = scorer.probabilities([e.text for e in own])
+    jobs: list[tuple[Callable[..., Row], tuple]] = [
+        (sentiment_row, ("own test",)),
+        (binary_row, ("frustration", 3, "own test")),
+        (binary_row, ("urgency", 4, "own test")),
+    ]
+    for fn, args in jobs:
+        rows.append(fn(*args, own, own_probs))
+    if not shared_data_available():
+        notes.append("../shared/data not found: public-corpus rows skipped.")
+        return rows, notes
+    tweets = tweeteval_sentiment_val()
+    rows.insert(0, sentiment_row("TweetEval sentiment val", tweets,
+                                 scorer.probabilities([e.text for e in tweets])))
+    dev = deduplicate(goemotions("dev"))
+    rows.append(binary_row("frustration", 3, "GoEmotions dev", dev,
+                           scorer.probabilities([e.text for e in dev])))
+    for name, examples in (
+        ("BANKING77 held-out (weak)", deduplicate(banking77_urgency("eval"))),
+        ("CLINC150 val (weak)", deduplicate(clinc150_urgency("eval"))),
+    ):
+        rows.append(binary_row("urgency", 4, name, examples,
+                               scorer.probabilities([e.text for e in examples])))
+    return rows, notes
+
+
+def format_table(rows: list[Row]) -> str:
+    columns = ["macro_recall", "macro_f1", "accuracy", "auroc", "ap", "f1", "ece"]
+    header = f"{'task':12} {'dataset':27} {'n':>5} " + " ".join(f"{c:>12}" for c in columns) + "  target"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        cells = " ".join(f"{r.metrics[c]:12.3f}" if c in r.metrics else f"{'':>12}" for c in columns)
+        verdict = ""
+        for (task, metric), target in TARGETS.items():
+            if task == r.task and metric in r.metrics:
+                ok = r.metrics[metric] >= target
+                verdict = f"{metric} ≥ {target:.2f} {'PASS' if ok else 'FAIL'}"
+        lines.append(f"{r.task:12} {r.dataset:27} {r.n:5d} {cells}  {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nlu.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ARTIFACT_DIR))
+    parser.add_argument("--write-metrics", action="store_true",
+                        help="store the table in the model's metrics.json")
+    args = parser.parse_args(argv)
+    scorer = EmotionScorer(model_dir=Path(args.model)).warm_up()
+    rows, notes = evaluate(scorer)
+    print(format_table(rows))
+    for note in notes:
+        print("note:", note)
+    if args.write_metrics:
+        metrics = [{"task": r.task, "dataset": r.dataset, "n": r.n,
+                    **{k: round(float(v), 4) for k, v in r.metrics.items()}} for r in rows]
+        (Path(args.model) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""`EmotionScorer`: sentiment, frustration and urgency for customer messages.
+
+    >>> scorer = EmotionScorer()                 # cheap; loads on first use
+    >>> [s.frustration for s in scorer.score(["Where is my refund?"])]
+    [0.12]
+
+`score` encodes texts itself (the shared lower layers only); `score_encoding` reuses an
+encoding already made by `SharedEncoderFeaturizer`, so inside Rasa a message is encoded
+once. Any text is accepted: empty, emoji-only, any language, any length (cut at 128 word
+pieces).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from nlu.emotion_model import ARTIFACT_DIR, EmotionHeads
+from nlu.encoder import Encoding, SharedEncoder, shared_encoder
+from nlu.scores import SENTIMENT_LABELS, EmotionScores
+
+BATCH_SIZE = 64
+
+
+class EmotionScorer:
+    def __init__(self, encoder: SharedEncoder | None = None, model_dir: Path = ARTIFACT_DIR) -> None:
+        self._encoder = encoder
+        self.model_dir = model_dir
+        self._heads: EmotionHeads | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> SharedEncoder:
+        if self._encoder is None:
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    @property
+    def heads(self) -> EmotionHeads:
+        if self._heads is None:
+            with self._lock:
+                if self._heads is None:
+                    self._heads = EmotionHeads.load(self.model_dir)
+        return self._heads
+
+    def warm_up(self) -> EmotionScorer:
+        self.encoder.warm_up()
+        _ = self.heads
+        return self
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """[n, 5]: P(negative), P(neutral), P(positive), P(frustrated), P(urgent)."""
+        import torch
+
+        rows = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            branch, mask = self.encoder.encode_lower(texts[start : start + BATCH_SIZE])
+            with torch.inference_mode():
+                rows.append(self.heads(branch, mask).numpy())
+        return np.concatenate(rows) if rows else np.zeros((0, 5), np.float32)
+
+    def score(self, texts: list[str]) -> list[EmotionScores]:
+        return [to_scores(row) for row in self.probabilities([t or "" for t in texts])]
+
+    def score_encoding(self, encoding: Encoding) -> list[EmotionScores]:
+        """Scores from an existing encoding (no second encoder pass)."""
+        import torch
+
+        with torch.inference_mode():
+            rows = self.heads(encoding.branch, torch.as_tensor(encoding.mask)).numpy()
+        return [to_scores(row) for row in rows]
+
+
+def to_scores(row: np.ndarray) -> EmotionScores:
+    sentiment = {label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, row[:3], strict=True)}
+    return EmotionScores(sentiment=sentiment, frustration=round(float(row[3]), 4),
+                         urgency=round(float(row[4]), 4))
+
+
+_default: EmotionScorer | None = None
+_default_lock = threading.Lock()
+
+
+def default_scorer() -> EmotionScorer:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = EmotionScorer()
+        return _default
+
+
+def score(texts: list[str]) -> list[EmotionScores]:
+    """Score customer messages with the project's emotion model (see `EmotionScorer`)."""
+    return default_scorer().score(list(texts))
