@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint train eval-nlu bench lock clean
+.PHONY: help setup run test test-fast lint train index train-emotion eval-nlu eval-emotion eval-knowledge bench bench-emotion bench-knowledge lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,11 +50,29 @@ lint: $(VENV)/.installed ## ruff and mypy
 train: $(VENV)/.installed ## retrain the Rasa model even if nothing changed
 	@$(PY) -m bot.bootstrap --force-train
 
+index: $(VENV)/.installed ## rebuild the help-center index from data/knowledge (re-embeds changed articles)
+	@$(PY) -m knowledge.build
+
+train-emotion: $(VENV)/.installed ## fine-tune the emotion model (needs ../shared/data; about 20 min on 2 cores)
+	@$(PY) -m nlu.train $(ARGS)
+
 eval-nlu: setup ## 5-fold cross-validation of the NLU pipeline (prints intent macro-F1)
 	@$(PY) -m bot.evaluate_nlu
 
+eval-emotion: $(VENV)/.installed ## emotion scores on held-out data: one table against the targets
+	@$(PY) -m nlu.evaluate
+
+eval-knowledge: setup ## help-center retrieval: recall@k/MRR, BANKING77, CLINC150 out-of-scope
+	@$(PY) -m knowledge.evaluate
+
 bench: setup ## benchmarks: REST turn latency p50/p95 (prints numbers)
 	@$(PY) -m bot.bench
+
+bench-emotion: $(VENV)/.installed ## emotion scorer latency p50/p95 and throughput, vs. one MiniLM encode
+	@$(PY) -m nlu.bench
+
+bench-knowledge: setup ## retrieval latency at 1k/100k/1M passages and index build time
+	@$(PY) -m knowledge.bench
 
 lock: ## re-resolve pyproject.toml's dependencies and rewrite requirements.lock
 	@./scripts/lock.sh

@@ -4,7 +4,11 @@ Called by `make setup` (and so by `make run` and `make test`) after the environm
 installed. Each step checks first, so a second run takes about a second:
 
 1. the sample store (data/runtime/store.db) is created and seeded if empty;
-2. the Rasa model (models/support.tar.gz) is trained if its inputs changed — the
+2. the help-center index (models/knowledge/) is built if the articles, the labelled
+   questions or the knowledge code changed (only changed articles are re-embedded);
+3. the int8 ONNX emotion scorer (models/emotion/) is exported from the committed
+   emotion model if that changed;
+4. the Rasa model (models/support.tar.gz) is trained if its inputs changed — the
    fingerprint of config, domain, training data and custom component code is kept next
    to the model.
 """
@@ -37,15 +41,22 @@ TRAINING_INPUTS = (
     "routing",
 )
 TRAINING_DATA = ("data/nlu", "data/rules", "data/stories")
+# What the help-center index depends on.
+INDEX_INPUTS = ("data/knowledge", "data/eval", "knowledge", "nlu/encoder.py", "nlu/minilm.py")
+INDEX_STAMP = "build.fingerprint"
 
 
-def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
+def training_fingerprint(
+    root: Path = PROJECT_ROOT, inputs: tuple[str, ...] = TRAINING_INPUTS
+) -> str:
     digest = hashlib.sha256()
-    for name in TRAINING_INPUTS:
+    for name in inputs:
         path = root / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if file.suffix not in {".yml", ".yaml", ".py", ".json"} or "__pycache__" in file.parts:
+            if file.suffix not in {".yml", ".yaml", ".py", ".json", ".md", ".csv"}:
+                continue
+            if "__pycache__" in file.parts:
                 continue
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
@@ -102,6 +113,39 @@ def train(settings: Settings) -> None:
     print(f"==> Model trained in {elapsed:.0f} s: {model_path(settings)}", flush=True)
 
 
+def ensure_knowledge_index(directory: Path) -> None:
+    """Build the help-center index unless it is current (`make index` forces a build)."""
+    from knowledge.build import main as build_index
+
+    stamp = directory / INDEX_STAMP
+    fingerprint = training_fingerprint(inputs=INDEX_INPUTS)
+    built = (directory / "manifest.json").is_file() and stamp.is_file()
+    if built and stamp.read_text().strip() == fingerprint:
+        return
+    print(f"==> Building the help-center index in {directory}", flush=True)
+    if build_index(["--out", str(directory)]) != 0:
+        raise SetupError(
+            "Building the help-center index failed (the error above names the article and "
+            "field). Fix it, then run `make setup` again."
+        )
+    stamp.write_text(fingerprint + "\n")
+
+
+def ensure_onnx_scorer() -> None:
+    """Export the int8 ONNX emotion scorer unless it matches the committed artifact."""
+    from nlu.onnx_scorer import is_current
+    from nlu.onnx_scorer import main as export_scorer
+
+    if is_current():
+        return
+    print("==> Exporting the emotion scorer to int8 ONNX (models/emotion/)", flush=True)
+    if export_scorer([]) != 0:
+        raise SetupError(
+            "Exporting the emotion scorer failed (the error above says why). Restore "
+            "nlu/artifacts/emotion/ from git, then run `make setup` again."
+        )
+
+
 def ensure_store(settings: Settings) -> None:
     store = SupportStore(settings.store_url)
     if not store.is_seeded():
@@ -121,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load()
     try:
         ensure_store(settings)
+        ensure_knowledge_index(settings.knowledge_dir)
+        ensure_onnx_scorer()
         if args.force_train or not model_is_current(settings):
             train(settings)
     except SetupError as e:

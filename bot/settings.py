@@ -46,6 +46,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "data/runtime", "Directory for the embedded databases and logs."),
     Setting("MODEL_DIR", "models", "Directory where trained Rasa models are kept."),
     Setting(
+        "KNOWLEDGE_DIR",
+        "models/knowledge",
+        "Help-center index (built by `make index`); the server reloads it when rebuilt.",
+    ),
+    Setting(
         "DATABASE_URL",
         "",
         "Tracker store URL, e.g. postgresql://user@host:5432/db; "
@@ -105,6 +110,7 @@ class Settings:
     web_port: int
     data_dir: Path
     model_dir: Path
+    knowledge_dir: Path
     database_url: str
     store_url: str
     rasa_api_token: str
@@ -152,6 +158,7 @@ class Settings:
             web_port=port("WEB_PORT"),
             data_dir=data_dir,
             model_dir=_path(root, raw["MODEL_DIR"]),
+            knowledge_dir=_path(root, raw["KNOWLEDGE_DIR"]),
             database_url=raw["DATABASE_URL"] or f"sqlite:///{data_dir / 'tracker.db'}",
             store_url=raw["STORE_URL"] or f"sqlite:///{data_dir / 'store.db'}",
             rasa_api_token=raw["RASA_API_TOKEN"] or secrets.token_urlsafe(24),
@@ -181,6 +188,7 @@ class Settings:
             "WEB_PORT": str(self.web_port),
             "DATA_DIR": str(self.data_dir),
             "MODEL_DIR": str(self.model_dir),
+            "KNOWLEDGE_DIR": str(self.knowledge_dir),
             "DATABASE_URL": self.database_url,
             "STORE_URL": self.store_url,
             "RASA_API_TOKEN": self.rasa_api_token,

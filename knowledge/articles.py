@@ -132,12 +132,22 @@ def parse_article(path: Path) -> Article:
     if not body:
         raise ArticleError(f"{path}: the article has no text after the front matter.")
     questions = meta.get("questions") or []
-    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+    if not isinstance(questions, list) or not all(
+        isinstance(q, str) and q.strip() for q in questions
+    ):
         raise ArticleError(
             f"{path}: field `questions` must be a list of questions, one per `- ` line."
         )
-    return Article(article_id, str(meta["title"]).strip(), url, tuple(tags), updated, body, path,
-                   tuple(q.strip() for q in questions))
+    return Article(
+        article_id,
+        str(meta["title"]).strip(),
+        url,
+        tuple(tags),
+        updated,
+        body,
+        path,
+        tuple(q.strip() for q in questions),
+    )
 
 
 def load_articles(directory: Path) -> list[Article]:
@@ -152,7 +162,8 @@ def load_articles(directory: Path) -> list[Article]:
 def passages_of(article: Article) -> list[Passage]:
     """The article's intro and each `## ` section, as passages."""
     chunks: list[tuple[str, str]] = []
-    section, lines = "", []
+    section = ""
+    lines: list[str] = []
     for line in article.body.splitlines():
         if line.startswith("## "):
             chunks.append((section, "\n".join(lines).strip()))
@@ -172,11 +183,17 @@ def entries_of(article: Article) -> list[Passage]:
     sections = passages_of(article)
     headings = [p.section for p in sections if p.section]
     intro = next((p.text for p in sections if not p.section), "")
-    summary = (f"{article.title}. {intro} Topics: {', '.join(headings)}. "
-               f"Tags: {', '.join(article.tags)}")
-    extra = [Passage(article.id, article.title, article.url, "", q, QUESTION)
-             for q in article.questions]
-    return [*sections, *extra, Passage(article.id, article.title, article.url, "", summary, SUMMARY)]
+    summary = (
+        f"{article.title}. {intro} Topics: {', '.join(headings)}. Tags: {', '.join(article.tags)}"
+    )
+    extra = [
+        Passage(article.id, article.title, article.url, "", q, QUESTION) for q in article.questions
+    ]
+    return [
+        *sections,
+        *extra,
+        Passage(article.id, article.title, article.url, "", summary, SUMMARY),
+    ]
 
 
 def _plain(text: str) -> str:

@@ -29,8 +29,11 @@ def percentiles(ms: list[float]) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knowledge.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args(argv)
@@ -48,12 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         embed_ms.append((time.perf_counter() - started) * 1000)
     queries = encoder.embed(texts)
     e50, e95 = percentiles(embed_ms)
-    print(f"query embedding (MiniLM, batch 1, {len(texts)} real questions): "
-          f"p50 {e50:.1f} ms, p95 {e95:.1f} ms\n")
+    print(
+        f"query embedding (MiniLM, batch 1, {len(texts)} real questions): "
+        f"p50 {e50:.1f} ms, p95 {e95:.1f} ms\n"
+    )
     real = retriever.index.vectors
     rng = np.random.default_rng(7)
-    print(f"{'passages':>10} {'index':>6} {'build s':>8} {'search p50':>11} {'search p95':>11} "
-          f"{'recall@10':>10}")
+    print(
+        f"{'passages':>10} {'index':>6} {'build s':>8} {'search p50':>11} {'search p95':>11} "
+        f"{'recall@10':>10}"
+    )
     faiss.omp_set_num_threads(1)
     verdict = ""
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -78,11 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         faiss.omp_set_num_threads(1)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)])
         p50, p95 = percentiles(ms)
-        print(f"{size:>10,} {store.kind:>6} {build:8.1f} {p50:8.2f} ms {p95:8.2f} ms {recall:10.3f}")
+        print(
+            f"{size:>10,} {store.kind:>6} {build:8.1f} {p50:8.2f} ms {p95:8.2f} ms {recall:10.3f}"
+        )
         if size == 100_000:
             ok = p95 <= TARGET_P95_MS_100K
-            verdict = (f"\ntarget: search p95 ≤ {TARGET_P95_MS_100K:.0f} ms at 100k passages on one "
-                       f"core: {'PASS' if ok else 'FAIL'} ({p95:.2f} ms)")
+            verdict = (
+                f"\ntarget: search p95 ≤ {TARGET_P95_MS_100K:.0f} ms at 100k passages on one "
+                f"core: {'PASS' if ok else 'FAIL'} ({p95:.2f} ms)"
+            )
         del store, vectors, noise
     print(verdict)
     return 0

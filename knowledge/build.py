@@ -65,7 +65,9 @@ def fit_confidence(retriever: Retriever, questions: list[Question]) -> Confidenc
     for q in questions:
         hits = retriever.search(q.text, k=5)
         rows.append(ConfidenceModel.features(hits, retriever.fusion))
-        labels.append(int(bool(hits) and q.article_id is not None and hits[0].article_id == q.article_id))
+        labels.append(
+            int(bool(hits) and q.article_id is not None and hits[0].article_id == q.article_id)
+        )
     x, y = np.array(rows), np.array(labels)
     if len(set(labels)) < 2:
         return None
@@ -77,12 +79,17 @@ def fit_confidence(retriever: Retriever, questions: list[Question]) -> Confidenc
         if answered.sum() >= 5 and y[answered].mean() >= TARGET_PRECISION:
             threshold = float(t)
             break
-    return ConfidenceModel([float(c) for c in model.coef_[0]], float(model.intercept_[0]), threshold)
+    return ConfidenceModel(
+        [float(c) for c in model.coef_[0]], float(model.intercept_[0]), threshold
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knowledge.build", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge.build",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--articles", type=Path, default=ARTICLES_DIR)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--force", action="store_true", help="re-embed every article")
@@ -110,15 +117,24 @@ def main(argv: list[str] | None = None) -> int:
     retriever = Retriever(out, encoder=encoder)
     confidence = fit_confidence(retriever, load_questions("calibration"))
     if confidence is not None:
-        confidence.save(out, {"fitted_on": "calibration part of data/eval/helpcenter_*.csv",
-                              "target_precision": TARGET_PRECISION})
-    print(f"help-center index: {report.articles} articles, {report.passages} search entries "
-          f"({report.embedded_articles} embedded, {report.reused_articles} unchanged, "
-          f"{report.removed_articles} removed), {report.index_type} index, "
-          f"{report.seconds:.1f} s → {out}")
+        confidence.save(
+            out,
+            {
+                "fitted_on": "calibration part of data/eval/helpcenter_*.csv",
+                "target_precision": TARGET_PRECISION,
+            },
+        )
+    print(
+        f"help-center index: {report.articles} articles, {report.passages} search entries "
+        f"({report.embedded_articles} embedded, {report.reused_articles} unchanged, "
+        f"{report.removed_articles} removed), {report.index_type} index, "
+        f"{report.seconds:.1f} s → {out}"
+    )
     if confidence is not None:
-        print(f"answer confidence threshold: {confidence.threshold:.2f} "
-              f"(precision ≥ {TARGET_PRECISION} on the calibration questions)")
+        print(
+            f"answer confidence threshold: {confidence.threshold:.2f} "
+            f"(precision ≥ {TARGET_PRECISION} on the calibration questions)"
+        )
     return 0
 
 

@@ -33,9 +33,7 @@ from nlu.featurizer import SharedEncoderFeaturizer
 logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class HelpCenterRetrieverComponent(GraphComponent):
     @classmethod
     def required_components(cls) -> list[type]:
@@ -96,8 +94,13 @@ class HelpCenterRetrieverComponent(GraphComponent):
                 KNOWLEDGE,
                 {
                     "hits": [
-                        {"article_id": h.article_id, "title": h.title, "url": h.url,
-                         "section": h.section, "score": h.score}
+                        {
+                            "article_id": h.article_id,
+                            "title": h.title,
+                            "url": h.url,
+                            "section": h.section,
+                            "score": h.score,
+                        }
                         for h in hits
                     ],
                     "confidence": round(self.retriever.confidence(hits), 4),

@@ -9,7 +9,7 @@ long; `make bench-knowledge` reports their recall against exact search.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -48,15 +48,23 @@ class DocumentStore(Protocol):
 class FaissDocumentStore:
     """FAISS `IndexFlatIP` (exact) or `IndexHNSWFlat` (approximate, inner product)."""
 
-    def __init__(self, dimension: int, kind: str = "exact", hnsw_m: int = 32,
-                 ef_search: int = 64, nlist: int = 1024, nprobe: int = 32,
-                 index: object | None = None) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        kind: str = "exact",
+        hnsw_m: int = 32,
+        ef_search: int = 64,
+        nlist: int = 1024,
+        nprobe: int = 32,
+        index: object | None = None,
+    ) -> None:
         import faiss
 
         if kind not in ("exact", "hnsw", "ivf"):
             raise ValueError(f"kind must be 'exact', 'hnsw' or 'ivf', got {kind!r}")
         self.dimension = dimension
         self.kind = kind
+        self.index: Any
         if index is not None:
             self.index = index
         elif kind == "exact":
@@ -66,8 +74,9 @@ class FaissDocumentStore:
             self.index.hnsw.efConstruction = 80
         else:
             self._quantizer = faiss.IndexFlatIP(dimension)
-            self.index = faiss.IndexIVFFlat(self._quantizer, dimension, nlist,
-                                            faiss.METRIC_INNER_PRODUCT)
+            self.index = faiss.IndexIVFFlat(
+                self._quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT
+            )
         if kind == "hnsw":
             self.index.hnsw.efSearch = ef_search
         if kind == "ivf":
@@ -82,7 +91,9 @@ class FaissDocumentStore:
     def add(self, vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
-            raise ValueError(f"expected vectors of shape [n, {self.dimension}], got {vectors.shape}")
+            raise ValueError(
+                f"expected vectors of shape [n, {self.dimension}], got {vectors.shape}"
+            )
         if self.kind == "ivf" and not self.index.is_trained:
             self.index.train(vectors)
         self.index.add(vectors)
@@ -90,8 +101,10 @@ class FaissDocumentStore:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if len(self) == 0:
-            return (np.full((len(queries), k), -np.inf, np.float32),
-                    np.full((len(queries), k), -1, np.int64))
+            return (
+                np.full((len(queries), k), -np.inf, np.float32),
+                np.full((len(queries), k), -1, np.int64),
+            )
         scores, ids = self.index.search(queries, k)
         scores[ids < 0] = -np.inf
         return scores, ids

@@ -1,9 +1,9 @@
 """Errors raised by the `knowledge` package.
 
-    KnowledgeError
-    ├── ArticleError        a help-center article is malformed (names the file and field)
-    ├── IndexNotFoundError  no index on disk (names the command that builds it)
-    └── CorruptIndexError   the index on disk is unreadable or inconsistent
+KnowledgeError
+├── ArticleError        a help-center article is malformed (names the file and field)
+├── IndexNotFoundError  no index on disk (names the command that builds it)
+└── CorruptIndexError   the index on disk is unreadable or inconsistent
 """
 
 from __future__ import annotations

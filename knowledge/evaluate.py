@@ -102,8 +102,13 @@ def banking77(root: Path = SHARED, folds: int = 5) -> dict[str, float]:
             top1_vote += ranked_vote[0] == truth
             top5_vote += truth in ranked_vote[:5]
     n = len(texts)
-    return {"queries": n, "top-1 nn": top1_nn / n, "top-5 nn": top5_nn / n,
-            "top-1 vote": top1_vote / n, "top-5 vote": top5_vote / n}
+    return {
+        "queries": n,
+        "top-1 nn": top1_nn / n,
+        "top-5 nn": top5_nn / n,
+        "top-1 vote": top1_vote / n,
+        "top-5 vote": top5_vote / n,
+    }
 
 
 def clinc_oos(root: Path = SHARED) -> dict[str, float]:
@@ -113,7 +118,7 @@ def clinc_oos(root: Path = SHARED) -> dict[str, float]:
     outside = _embed([t for t, _ in data["oos_val"]])
     store = FaissDocumentStore(index_vectors.shape[1], "exact")
     store.add(index_vectors)
-    result = {"in-scope": len(inside), "out-of-scope": len(outside)}
+    result: dict[str, float] = {"in-scope": len(inside), "out-of-scope": len(outside)}
     y = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
     for k in (1, 5):
         s_in, _ = store.search(inside, k)
@@ -124,32 +129,50 @@ def clinc_oos(root: Path = SHARED) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knowledge.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--skip-public", action="store_true", help="only the own questions")
     args = parser.parse_args(argv)
     started = time.monotonic()
     retriever = Retriever().warm_up()
     own = own_questions(retriever)
-    lines = ["help-center retrieval, own questions (test part, never used for tuning)",
-             f"  {own['questions']} answerable + {own['unanswerable']} unanswerable questions"]
-    for key in ("recall@1", "recall@5", "mrr", "confidence auroc", "answered",
-                "answer precision", "unanswerable declined"):
+    lines = [
+        "help-center retrieval, own questions (test part, never used for tuning)",
+        f"  {own['questions']} answerable + {own['unanswerable']} unanswerable questions",
+    ]
+    for key in (
+        "recall@1",
+        "recall@5",
+        "mrr",
+        "confidence auroc",
+        "answered",
+        "answer precision",
+        "unanswerable declined",
+    ):
         target = TARGETS.get(key)
-        verdict = f"  target ≥ {target:.2f} {'PASS' if own[key] >= target else 'FAIL'}" if target else ""
+        verdict = (
+            f"  target ≥ {target:.2f} {'PASS' if own[key] >= target else 'FAIL'}" if target else ""
+        )
         lines.append(f"  {key:26} {own[key]:.3f}{verdict}")
     if not args.skip_public and (SHARED / "banking77").is_dir():
         b = banking77()
-        lines.append(f"BANKING77, {b['queries']} utterances, 5-fold cross-validation "
-                     "(baseline frozen MiniLM + exact search: 0.82 / 0.94)")
+        lines.append(
+            f"BANKING77, {b['queries']} utterances, 5-fold cross-validation "
+            "(baseline frozen MiniLM + exact search: 0.82 / 0.94)"
+        )
         for key in ("top-1 nn", "top-5 nn", "top-1 vote", "top-5 vote"):
             verdict = ""
             if key == "top-1 vote":
                 verdict = f"  target ≥ 0.85 {'PASS' if b[key] >= 0.85 else 'FAIL'}"
             lines.append(f"  {key:26} {b[key]:.3f}{verdict}")
         c = clinc_oos()
-        lines.append(f"CLINC150 out-of-scope detection, {c['out-of-scope']} oos_val vs "
-                     f"{c['in-scope']} val (baseline max cosine: 0.93)")
+        lines.append(
+            f"CLINC150 out-of-scope detection, {c['out-of-scope']} oos_val vs "
+            f"{c['in-scope']} val (baseline max cosine: 0.93)"
+        )
         for key in ("oos auroc (mean of top-1)", "oos auroc (mean of top-5)"):
             verdict = ""
             if key.endswith("top-5)"):

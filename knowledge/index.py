@@ -52,9 +52,16 @@ class BuildReport:
 
 
 class HelpCenterIndex:
-    def __init__(self, passages: list[Passage], vectors: np.ndarray, store: FaissDocumentStore,
-                 lexical: LexicalIndex, chars: CharNgrams, manifest: dict[str, Any],
-                 directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        passages: list[Passage],
+        vectors: np.ndarray,
+        store: FaissDocumentStore,
+        lexical: LexicalIndex,
+        chars: CharNgrams,
+        manifest: dict[str, Any],
+        directory: Path | None = None,
+    ) -> None:
         self.passages = passages
         self.vectors = vectors
         self.store = store
@@ -128,8 +135,15 @@ class HelpCenterIndex:
         store.save(directory)
         lexical.save(directory)
         chars.save(directory, "chars")
-        report = BuildReport(len(articles), len(passages), len(to_embed), reused, removed,
-                             store.kind, round(time.monotonic() - started, 2))
+        report = BuildReport(
+            len(articles),
+            len(passages),
+            len(to_embed),
+            reused,
+            removed,
+            store.kind,
+            round(time.monotonic() - started, 2),
+        )
         manifest["build"] = asdict(report)
         # The manifest goes last: its appearance marks a complete index.
         tmp = directory / (MANIFEST + ".tmp")
@@ -173,8 +187,9 @@ class HelpCenterIndex:
                 f"The character n-grams of {directory} are unreadable ({e}). Rebuild with "
                 "`make index`."
             ) from e
-        return cls(passages, vectors, store, LexicalIndex.load(directory), chars, manifest,
-                   directory)
+        return cls(
+            passages, vectors, store, LexicalIndex.load(directory), chars, manifest, directory
+        )
 
 
 def _previous_vectors(directory: Path) -> dict[tuple[str, str], np.ndarray]:

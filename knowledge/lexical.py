@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ LEXICAL_DIR = "bm25"
 
 
 class LexicalIndex:
-    def __init__(self, model: object | None = None) -> None:
+    def __init__(self, model: Any = None) -> None:
         self.model = model
 
     @staticmethod
@@ -57,4 +58,6 @@ class LexicalIndex:
         except (OSError, ValueError, json.JSONDecodeError) as e:
             from knowledge.errors import CorruptIndexError
 
-            raise CorruptIndexError(f"{path} is unreadable ({e}). Rebuild with `make index`.") from e
+            raise CorruptIndexError(
+                f"{path} is unreadable ({e}). Rebuild with `make index`."
+            ) from e

@@ -96,7 +96,9 @@ class ConfidenceModel:
     def probability(self, hits: list[Hit], fusion: FusionConfig) -> float:
         if not hits:
             return 0.0
-        z = self.intercept + sum(c * x for c, x in zip(self.coef, self.features(hits, fusion), strict=True))
+        z = self.intercept + sum(
+            c * x for c, x in zip(self.coef, self.features(hits, fusion), strict=True)
+        )
         return 1.0 / (1.0 + math.exp(-z))
 
     @classmethod
@@ -108,14 +110,19 @@ class ConfidenceModel:
         return cls(list(data["coef"]), float(data["intercept"]), float(data["threshold"]))
 
     def save(self, directory: Path, extra: dict[str, Any] | None = None) -> None:
-        data = {"coef": self.coef, "intercept": self.intercept, "threshold": self.threshold,
-                **(extra or {})}
+        data = {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            **(extra or {}),
+        }
         (directory / CONFIDENCE_FILE).write_text(json.dumps(data, indent=2) + "\n")
 
 
 class Retriever:
-    def __init__(self, directory: Path | None = None, encoder: Any = None,
-                 fusion: FusionConfig | None = None) -> None:
+    def __init__(
+        self, directory: Path | None = None, encoder: Any = None, fusion: FusionConfig | None = None
+    ) -> None:
         self.directory = directory or index_dir()
         self._encoder = encoder
         self.fusion = fusion or FusionConfig()
@@ -215,8 +222,18 @@ class Retriever:
             _, i, dense_i, bm25_i = shown[a]
             passage = index.passages[i]
             total = score + summary_bonus.get(a, 0.0)
-            hits.append(Hit(passage.article_id, passage.title, passage.url, passage.section,
-                            passage.text, round(total, 4), round(dense_i, 4), round(bm25_i, 4)))
+            hits.append(
+                Hit(
+                    passage.article_id,
+                    passage.title,
+                    passage.url,
+                    passage.section,
+                    passage.text,
+                    round(total, 4),
+                    round(dense_i, 4),
+                    round(bm25_i, 4),
+                )
+            )
         return sorted(hits, key=lambda h: -h.score)[:k]
 
     def confidence(self, hits: list[Hit]) -> float:

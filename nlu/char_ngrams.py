@@ -15,19 +15,23 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 
 class CharNgrams:
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray,
-                 ngram_range: tuple[int, int] = (1, 4)) -> None:
+    def __init__(
+        self, vocabulary: dict[str, int], idf: np.ndarray, ngram_range: tuple[int, int] = (1, 4)
+    ) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
         self.ngram_range = ngram_range
-        self._counter = CountVectorizer(analyzer="char_wb", ngram_range=ngram_range,
-                                        lowercase=True, vocabulary=vocabulary)
+        self._counter = CountVectorizer(
+            analyzer="char_wb", ngram_range=ngram_range, lowercase=True, vocabulary=vocabulary
+        )
 
     @classmethod
-    def fit(cls, texts: list[str], min_df: int = 2,
-            ngram_range: tuple[int, int] = (1, 4)) -> CharNgrams:
-        counter = CountVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=True,
-                                  min_df=min_df)
+    def fit(
+        cls, texts: list[str], min_df: int = 2, ngram_range: tuple[int, int] = (1, 4)
+    ) -> CharNgrams:
+        counter = CountVectorizer(
+            analyzer="char_wb", ngram_range=ngram_range, lowercase=True, min_df=min_df
+        )
         counts = counter.fit_transform(texts)
         df = np.asarray((counts > 0).sum(axis=0)).ravel()
         idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
@@ -43,12 +47,14 @@ class CharNgrams:
         return csr_matrix(weighted.multiply(1.0 / norms[:, None]))
 
     def save(self, directory: Path, name: str) -> None:
-        (directory / f"{name}.vocabulary.json").write_text(json.dumps(
-            {"ngram_range": list(self.ngram_range), "vocabulary": self.vocabulary}))
+        (directory / f"{name}.vocabulary.json").write_text(
+            json.dumps({"ngram_range": list(self.ngram_range), "vocabulary": self.vocabulary})
+        )
         np.save(directory / f"{name}.idf.npy", self.idf)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> CharNgrams:
         data = json.loads((directory / f"{name}.vocabulary.json").read_text())
-        return cls(data["vocabulary"], np.load(directory / f"{name}.idf.npy"),
-                   tuple(data["ngram_range"]))  # type: ignore[arg-type]
+        return cls(
+            data["vocabulary"], np.load(directory / f"{name}.idf.npy"), tuple(data["ngram_range"])
+        )  # type: ignore[arg-type]

@@ -228,8 +228,8 @@ def tweeteval_sentiment_val(root: Path = SHARED_DATA) -> list[Example]:
 
 
 def banking77_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
-    """BANKING77 train.csv as weak urgency labels; `part` is `train` (70%), `calibration`
-    (10%) or `eval` (20%), by a hash of the text."""
+    """BANKING77 train.csv as weak urgency labels (informational ones also neutral);
+    `part` is `train` (70%), `calibration` (10%) or `eval` (20%), by a hash of the text."""
     with (root / "banking77" / "train.csv").open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             category = row["category"]
@@ -239,25 +239,34 @@ def banking77_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
                 urgency = 0
             else:
                 continue
-            f = hash_fraction(row["text"], "banking77")
-            which = "train" if f < 0.7 else "calibration" if f < 0.8 else "eval"
+            fraction = hash_fraction(row["text"], "banking77")
+            which = "train" if fraction < 0.7 else "calibration" if fraction < 0.8 else "eval"
             if which == part:
-                yield Example(text=row["text"], urgency=urgency, source="banking77")
+                # Informational questions are also examples of neutral sentiment.
+                sentiment = None if urgency else NEUTRAL
+                yield Example(
+                    text=row["text"], sentiment=sentiment, urgency=urgency, source="banking77"
+                )
 
 
 def clinc150_urgency(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
     """CLINC150 as weak urgency labels: `train` and `calibration` (90% / 10% of its train
     split, by hash) or `eval` (its val split)."""
     data = json.loads((root / "clinc150" / "train_val.json").read_text(encoding="utf-8"))
-    rows = data["val"] if part == "eval" else [
-        (t, i) for t, i in data["train"]
-        if (hash_fraction(t, "clinc150") < 0.9) == (part == "train")
-    ]
+    rows = (
+        data["val"]
+        if part == "eval"
+        else [
+            (t, i)
+            for t, i in data["train"]
+            if (hash_fraction(t, "clinc150") < 0.9) == (part == "train")
+        ]
+    )
     for text, intent in rows:
         if intent in CLINC150_URGENT:
             yield Example(text=text, urgency=1, source="clinc150")
         elif intent in CLINC150_INFORMATIONAL:
-            yield Example(text=text, urgency=0, source="clinc150")
+            yield Example(text=text, sentiment=NEUTRAL, urgency=0, source="clinc150")
 
 
 def deduplicate(examples: Iterable[Example]) -> list[Example]:

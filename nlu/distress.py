@@ -28,15 +28,25 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from bot.constants import EMOTION
+from bot.constants import EMOTION, SLOT_KB_OUTCOME
 
 FAILED_ACTIONS = frozenset({"action_default_fallback"})
 FAILED_INTENTS = frozenset({"not_helpful", "nlu_fallback"})
 # Intents that are requests: asking for the same one again means it was not solved.
-NON_REQUEST_INTENTS = frozenset({
-    "greet", "goodbye", "thanks", "affirm", "deny", "inform", "bot_challenge",
-    "out_of_scope", "nlu_fallback", "not_helpful",
-})
+NON_REQUEST_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "inform",
+        "bot_challenge",
+        "out_of_scope",
+        "nlu_fallback",
+        "not_helpful",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class DistressWeights:
     repeat: float = 0.15  # per repeated request
     failure: float = 0.15  # per failed turn
     similarity: float = 0.8  # texts at least this similar count as a repetition
+    same_intent_similarity: float = 0.45  # same request intent and at least this similar
 
 
 @dataclass(frozen=True)
@@ -97,14 +108,15 @@ def estimate_distress(turns: Sequence[Turn], weights: DistressWeights | None = N
     level = recent[0].frustration
     for turn in recent[1:]:
         level = w.decay * turn.frustration + (1 - w.decay) * level
-    slope = _slope([t.frustration for t in recent])
+    # A trend needs at least three points; two are just a change.
+    slope = _slope([t.frustration for t in recent]) if len(recent) >= 3 else 0.0
     rising = 0
     for older, newer in zip(reversed(recent[:-1]), reversed(recent[1:]), strict=False):
         if newer.frustration > older.frustration + 0.02:
             rising += 1
         else:
             break
-    repeats = count_repeats(recent, w.similarity)
+    repeats = count_repeats(recent, w.similarity, w.same_intent_similarity)
     failures = sum(t.failed for t in recent)
     score = 1.0 - (
         (1.0 - level)
@@ -133,20 +145,22 @@ def estimate_distress(turns: Sequence[Turn], weights: DistressWeights | None = N
     )
 
 
-def count_repeats(turns: Sequence[Turn], similarity: float = 0.8) -> int:
-    """Turns that repeat an earlier turn's words or its request intent."""
+def count_repeats(
+    turns: Sequence[Turn], similarity: float = 0.8, same_intent_similarity: float = 0.45
+) -> int:
+    """Turns that repeat an earlier turn: nearly the same words, or the same request intent
+    in similar words (a follow-up question on the same topic is not a repetition)."""
     repeats = 0
     for i, turn in enumerate(turns):
         text = _normal(turn.text)
         for earlier in turns[:i]:
-            same_words = (
-                len(text) >= 8
-                and SequenceMatcher(None, text, _normal(earlier.text)).ratio() >= similarity
-            )
+            ratio = SequenceMatcher(None, text, _normal(earlier.text)).ratio()
+            same_words = len(text) >= 8 and ratio >= similarity
             same_request = (
                 turn.intent is not None
                 and turn.intent == earlier.intent
                 and turn.intent not in NON_REQUEST_INTENTS
+                and ratio >= same_intent_similarity
             )
             if same_words or same_request:
                 repeats += 1
@@ -167,18 +181,31 @@ def turns_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
             text = event.get("text") or ""
             if text.startswith("/"):  # button payloads and external events
                 continue
-            turns.append(Turn(
-                text=text,
-                frustration=float(emotion.get("frustration", 0.0)),
-                urgency=float(emotion.get("urgency", 0.0)),
-                negative=float(sentiment.get("negative", 0.0)),
-                intent=intent,
-                failed=intent in FAILED_INTENTS,
-            ))
+            turns.append(
+                Turn(
+                    text=text,
+                    frustration=float(emotion.get("frustration", 0.0)),
+                    urgency=float(emotion.get("urgency", 0.0)),
+                    negative=float(sentiment.get("negative", 0.0)),
+                    intent=intent,
+                    failed=intent in FAILED_INTENTS,
+                )
+            )
+        elif (
+            kind == "slot"
+            and event.get("name") == SLOT_KB_OUTCOME
+            and turns
+            and (event.get("value") == "miss")
+        ):
+            last = turns[-1]  # the help center had no answer
+            turns[-1] = Turn(
+                last.text, last.frustration, last.urgency, last.negative, last.intent, failed=True
+            )
         elif kind == "action" and event.get("name") in FAILED_ACTIONS and turns:
             last = turns[-1]
-            turns[-1] = Turn(last.text, last.frustration, last.urgency, last.negative,
-                             last.intent, failed=True)
+            turns[-1] = Turn(
+                last.text, last.frustration, last.urgency, last.negative, last.intent, failed=True
+            )
     return turns
 
 

@@ -32,9 +32,7 @@ from nlu.scorer import EmotionScorer
 logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class EmotionScorerComponent(GraphComponent):
     """Adds calibrated emotion scores to every message's parse data."""
 
@@ -58,7 +56,8 @@ class EmotionScorerComponent(GraphComponent):
         execution_context: ExecutionContext,
     ) -> EmotionScorerComponent:
         # Load the weights now: a missing or broken artifact fails at start with its fix.
-        return cls(EmotionScorer(encoder=shared_encoder()).warm_up())
+        # Inside Rasa the scorer reads the featurizer's encoding: PyTorch heads, no ONNX graph.
+        return cls(EmotionScorer(encoder=shared_encoder(), backend="torch").warm_up())
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data  # the emotion heads are trained by `make train-emotion`

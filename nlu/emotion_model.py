@@ -38,6 +38,7 @@ class EmotionHeads(nn.Module):
         self.frustration = nn.Linear(config.hidden, 1)
         self.urgency = nn.Linear(config.hidden, 1)
         # Calibration temperatures (logits are divided by them); 1.0 = uncalibrated.
+        self.temperature: torch.Tensor
         self.register_buffer("temperature", torch.ones(3))
 
     def pooled(self, branch: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ Public corpora rows need ../shared/data and are skipped with a note when it is a
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -50,11 +51,13 @@ TARGETS = {
 }
 
 
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = 10
+) -> float:
     """Weighted mean |accuracy - confidence| over equal-width confidence bins."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         inside = (confidence > low) & (confidence <= high) if low > 0 else (confidence <= high)
         if inside.any():
             total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
@@ -65,7 +68,7 @@ def binary_ece(p: np.ndarray, y: np.ndarray) -> float:
     """Calibration of a binary probability: reliability of P(y=1) over all examples."""
     edges = np.linspace(0.0, 1.0, 11)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         inside = (p >= low) & (p < high) if high < 1 else (p >= low)
         if inside.any():
             total += inside.mean() * abs(y[inside].mean() - p[inside].mean())
@@ -84,23 +87,35 @@ def sentiment_row(name: str, examples: Sequence[Example], probs: np.ndarray) -> 
     y = np.array([e.sentiment for e in examples])
     p = probs[:, :3]
     pred = p.argmax(axis=1)
-    return Row("sentiment", name, len(y), {
-        "macro_recall": recall_score(y, pred, average="macro"),
-        "macro_f1": f1_score(y, pred, average="macro"),
-        "accuracy": float((pred == y).mean()),
-        "ece": expected_calibration_error(p.max(axis=1), (pred == y).astype(float)),
-    })
+    return Row(
+        "sentiment",
+        name,
+        len(y),
+        {
+            "macro_recall": recall_score(y, pred, average="macro"),
+            "macro_f1": f1_score(y, pred, average="macro"),
+            "accuracy": float((pred == y).mean()),
+            "ece": expected_calibration_error(p.max(axis=1), (pred == y).astype(float)),
+        },
+    )
 
 
-def binary_row(task: str, column: int, name: str, examples: Sequence[Example], probs: np.ndarray) -> Row:
+def binary_row(
+    task: str, column: int, name: str, examples: Sequence[Example], probs: np.ndarray
+) -> Row:
     y = np.array([getattr(e, task) for e in examples])
     p = probs[:, column]
-    return Row(task, name, len(y), {
-        "auroc": roc_auc_score(y, p),
-        "ap": average_precision_score(y, p),
-        "f1": f1_score(y, (p >= 0.5).astype(int)),
-        "ece": binary_ece(p, y.astype(float)),
-    })
+    return Row(
+        task,
+        name,
+        len(y),
+        {
+            "auroc": roc_auc_score(y, p),
+            "ap": average_precision_score(y, p),
+            "f1": f1_score(y, (p >= 0.5).astype(int)),
+            "ece": binary_ece(p, y.astype(float)),
+        },
+    )
 
 
 def evaluate(scorer: EmotionScorer) -> tuple[list[Row], list[str]]:
@@ -119,26 +134,40 @@ def evaluate(scorer: EmotionScorer) -> tuple[list[Row], list[str]]:
         notes.append("../shared/data not found: public-corpus rows skipped.")
         return rows, notes
     tweets = tweeteval_sentiment_val()
-    rows.insert(0, sentiment_row("TweetEval sentiment val", tweets,
-                                 scorer.probabilities([e.text for e in tweets])))
+    rows.insert(
+        0,
+        sentiment_row(
+            "TweetEval sentiment val", tweets, scorer.probabilities([e.text for e in tweets])
+        ),
+    )
     dev = deduplicate(goemotions("dev"))
-    rows.append(binary_row("frustration", 3, "GoEmotions dev", dev,
-                           scorer.probabilities([e.text for e in dev])))
+    rows.append(
+        binary_row(
+            "frustration", 3, "GoEmotions dev", dev, scorer.probabilities([e.text for e in dev])
+        )
+    )
     for name, examples in (
         ("BANKING77 held-out (weak)", deduplicate(banking77_urgency("eval"))),
         ("CLINC150 val (weak)", deduplicate(clinc150_urgency("eval"))),
     ):
-        rows.append(binary_row("urgency", 4, name, examples,
-                               scorer.probabilities([e.text for e in examples])))
+        rows.append(
+            binary_row(
+                "urgency", 4, name, examples, scorer.probabilities([e.text for e in examples])
+            )
+        )
     return rows, notes
 
 
 def format_table(rows: list[Row]) -> str:
     columns = ["macro_recall", "macro_f1", "accuracy", "auroc", "ap", "f1", "ece"]
-    header = f"{'task':12} {'dataset':27} {'n':>5} " + " ".join(f"{c:>12}" for c in columns) + "  target"
+    header = (
+        f"{'task':12} {'dataset':27} {'n':>5} " + " ".join(f"{c:>12}" for c in columns) + "  target"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
-        cells = " ".join(f"{r.metrics[c]:12.3f}" if c in r.metrics else f"{'':>12}" for c in columns)
+        cells = " ".join(
+            f"{r.metrics[c]:12.3f}" if c in r.metrics else f"{'':>12}" for c in columns
+        )
         verdict = ""
         for (task, metric), target in TARGETS.items():
             if task == r.task and metric in r.metrics:
@@ -149,11 +178,15 @@ def format_table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlu.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m nlu.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--model", default=str(ARTIFACT_DIR))
-    parser.add_argument("--write-metrics", action="store_true",
-                        help="store the table in the model's metrics.json")
+    parser.add_argument(
+        "--write-metrics", action="store_true", help="store the table in the model's metrics.json"
+    )
     args = parser.parse_args(argv)
     scorer = EmotionScorer(model_dir=Path(args.model)).warm_up()
     rows, notes = evaluate(scorer)
@@ -161,8 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print("note:", note)
     if args.write_metrics:
-        metrics = [{"task": r.task, "dataset": r.dataset, "n": r.n,
-                    **{k: round(float(v), 4) for k, v in r.metrics.items()}} for r in rows]
+        metrics = [
+            {
+                "task": r.task,
+                "dataset": r.dataset,
+                "n": r.n,
+                **{k: round(float(v), 4) for k, v in r.metrics.items()},
+            }
+            for r in rows
+        ]
         (Path(args.model) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return 0
 

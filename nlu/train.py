@@ -18,7 +18,6 @@ Reproducible: fixed seeds, deterministic data order, single-threaded-safe ops.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import sys
@@ -125,6 +124,25 @@ def multitask_loss(
     return loss
 
 
+def fit_temperature(z: torch.Tensor, y: torch.Tensor, task: str) -> float:
+    """The temperature T minimising the negative log-likelihood of `y` under `z / T`."""
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        scaled = z / log_t.exp()
+        if task == "sentiment":
+            loss = nn.functional.cross_entropy(scaled, y)
+        else:
+            loss = nn.functional.binary_cross_entropy_with_logits(scaled, y.float())
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(log_t.exp().item())
+
+
 def fit_temperatures(heads: EmotionHeads, items: list[Encoded]) -> list[float]:
     """One temperature per head minimising the negative log-likelihood on `items`."""
     heads.eval()
@@ -145,22 +163,7 @@ def fit_temperatures(heads: EmotionHeads, items: list[Encoded]) -> list[float]:
         if not m.any():
             temperatures.append(1.0)
             continue
-        log_t = torch.zeros(1, requires_grad=True)
-        optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
-        z, y = logits[task][m], labels[m, column]
-
-        def closure(z: torch.Tensor = z, y: torch.Tensor = y, task: str = task) -> torch.Tensor:
-            optimizer.zero_grad()
-            scaled = z / log_t.exp()
-            if task == "sentiment":
-                loss = nn.functional.cross_entropy(scaled, y)
-            else:
-                loss = nn.functional.binary_cross_entropy_with_logits(scaled, y.float())
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-        temperatures.append(float(log_t.exp().item()))
+        temperatures.append(fit_temperature(logits[task][m], labels[m, column], task))
     heads.temperature.copy_(torch.tensor(temperatures))
     return temperatures
 
@@ -194,14 +197,18 @@ def train(args: argparse.Namespace) -> dict:
     print("training examples:", {k: len(v) for k, v in train_sets.items()})
     encoded = {k: encode_examples(encoder, v, f"encode {k}") for k, v in train_sets.items()}
     calibration = [
-        e for k, v in calibration_sets.items() for e in encode_examples(encoder, v, f"encode {k} (calibration)")
+        e
+        for k, v in calibration_sets.items()
+        for e in encode_examples(encoder, v, f"encode {k} (calibration)")
     ]
 
     heads = EmotionHeads.from_minilm(encoder.minilm.layers, encoder.minilm.config, BRANCH_LAYER)
     counts = np.bincount(
         [e.sentiment for v in encoded.values() for e in v if e.sentiment >= 0], minlength=3
     ).astype(np.float64)
-    sentiment_weights = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
+    sentiment_weights = torch.tensor(
+        counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32
+    )
 
     rng = random.Random(args.seed)
     layer_params = [p for n, p in heads.named_parameters() if n.startswith("layers.")]
@@ -224,14 +231,18 @@ def train(args: argparse.Namespace) -> dict:
     steps_per_epoch = math.ceil(len(epoch_items()) / args.batch_size)
     total = steps_per_epoch * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / (0.06 * total)) * max(0.0, (total - step) / total)
+        optimizer,
+        lambda step: min(1.0, (step + 1) / (0.06 * total)) * max(0.0, (total - step) / total),
     )
     history = []
     for epoch in range(args.epochs):
         heads.train()
         running, seen = 0.0, 0
-        with tqdm(batches(epoch_items(), args.batch_size, rng), desc=f"epoch {epoch + 1}/{args.epochs}",
-                  unit="batch") as bar:
+        with tqdm(
+            batches(epoch_items(), args.batch_size, rng),
+            desc=f"epoch {epoch + 1}/{args.epochs}",
+            unit="batch",
+        ) as bar:
             for batch in bar:
                 states, mask, labels = collate(batch)
                 loss = multitask_loss(heads.logits(states, mask), labels, sentiment_weights)
@@ -246,8 +257,10 @@ def train(args: argparse.Namespace) -> dict:
         history.append(round(running / seen, 4))
 
     temperatures = fit_temperatures(heads, calibration)
-    print("calibration temperatures (sentiment, frustration, urgency):",
-          [round(t, 3) for t in temperatures])
+    print(
+        "calibration temperatures (sentiment, frustration, urgency):",
+        [round(t, 3) for t in temperatures],
+    )
     minutes = (time.monotonic() - started) / 60
     extra = {
         "branch_layer": BRANCH_LAYER,
@@ -271,8 +284,11 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nlu.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m nlu.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=4e-5, help="learning rate of the two layers")

@@ -34,8 +34,10 @@ logger = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 420
 NEXT_BEST_MIN_SCORE = 0.35  # a runner-up article below this is not worth offering
-NOT_SURE = ("I'm not sure I have the right answer to that, and I'd rather not guess. "
-            "Would you like me to get a person to help?")
+NOT_SURE = (
+    "I'm not sure I have the right answer to that, and I'd rather not guess. "
+    "Would you like me to get a person to help?"
+)
 
 _catalog: PassageCatalog | None = None
 
@@ -157,16 +159,22 @@ class ActionHelpCenterNotHelpful(SupportAction):
         candidates = tracker.get_slot(SLOT_KB_CANDIDATES) or []
         events: list[dict[str, Any]] = [SlotSet(SLOT_KB_OUTCOME, "not_helpful"), failed(tracker)]
         following = next(
-            (c for c in candidates
-             if c["article_id"] not in shown and float(c["score"]) >= NEXT_BEST_MIN_SCORE),
+            (
+                c
+                for c in candidates
+                if c["article_id"] not in shown and float(c["score"]) >= NEXT_BEST_MIN_SCORE
+            ),
             None,
         )
         if following is not None and show_article(
             dispatcher, following, lead="Sorry about that. This article may fit better: "
         ):
-            return [*events, SlotSet(SLOT_KB_ARTICLE, following["article_id"]),
-                    SlotSet(SLOT_KB_SCORE, float(following["score"])),
-                    SlotSet(SLOT_KB_SHOWN, [*shown, following["article_id"]])]
+            return [
+                *events,
+                SlotSet(SLOT_KB_ARTICLE, following["article_id"]),
+                SlotSet(SLOT_KB_SCORE, float(following["score"])),
+                SlotSet(SLOT_KB_SHOWN, [*shown, following["article_id"]]),
+            ]
         dispatcher.utter_message(
             text="Sorry that didn't help, and I don't have a better article for it. Would you "
             "like me to get a person who can look into it?",

@@ -47,3 +47,18 @@ def test_the_real_help_center_is_valid() -> None:
     assert len(articles) >= 40
     assert len({a.id for a in articles}) == len(articles)
     assert all(len(passages_of(a)) >= 2 for a in articles)
+
+
+def test_evaluation_questions_are_kept_separate_from_the_articles() -> None:
+    """The labelled questions `make eval-knowledge` reports on appear in no article."""
+    import csv
+
+    from knowledge.articles import load_articles
+    from knowledge.build import ARTICLES_DIR, QUESTIONS, UNANSWERABLE
+
+    text = " ".join(" ".join([a.body, *a.questions]) for a in load_articles(ARTICLES_DIR)).lower()
+    for path in (QUESTIONS, UNANSWERABLE):
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                question = row["question"].strip().lower()
+                assert question not in text, f"{path.name}: {question!r} is in an article"

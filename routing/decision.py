@@ -1,0 +1,159 @@
+"""`decide`: after every customer turn, keep going, change tone, or hand over to a person.
+
+Evidence (all read from the tracker):
+
+- per-turn emotion scores and the conversation's distress estimate (`nlu.distress`:
+  frustration level and trend, repeated requests, failed answers);
+- an explicit request for a person;
+- urgency (fraud, account takeover, safety, deadlines) on the latest turn;
+- the customer: tier and contacts in the last 7 days.
+
+Rules, with thresholds from `RoutingConfig`:
+
+1. a request for a person escalates at once (priority from urgency and distress);
+2. an urgent turn (urgency ≥ `urgent_at`) escalates at once with `urgent` priority;
+3. distress (adjusted for tier and recent contacts) ≥ `escalate_at` escalates, but only
+   with at least `min_turns` customer turns — one sarcastic line is not a trend;
+4. `max_failed_answers` failed answers escalate whatever the tone;
+5. otherwise distress ≥ `empathize_at` switches the bot to its empathetic tone, which it
+   keeps until distress falls below `empathize_release` (hysteresis: no flip-flopping).
+
+Every decision carries its reasons ("frustration 0.86, rising over 3 turns; 2 failed
+answers"), which are stored in the tracker and shown to the agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nlu.distress import DistressWeights, Turn, estimate_distress
+from routing.skills import queue_for
+
+CONTINUE = "continue"
+EMPATHIZE = "empathize"
+ESCALATE = "escalate"
+
+URGENT = "urgent"
+HIGH = "high"
+NORMAL = "normal"
+PRIORITIES = (URGENT, HIGH, NORMAL)
+REQUEST_HUMAN = "request_human"
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Thresholds and weights; every field can be set in the policy's config.yml entry."""
+
+    escalate_at: float = 0.8
+    empathize_at: float = 0.5
+    empathize_release: float = 0.35
+    urgent_at: float = 0.8
+    min_turns: int = 2
+    max_failed_answers: int = 3
+    high_priority_at: float = 0.9  # distress at or above this is `high`
+    tier_weight: dict[str, float] = field(default_factory=lambda: {"plus": 0.1})
+    contact_weight: float = 0.05  # per contact in the last 7 days beyond the first
+    wait_target_seconds: dict[str, int] = field(
+        default_factory=lambda: {URGENT: 60, HIGH: 180, NORMAL: 600}
+    )
+    distress: DistressWeights = field(default_factory=DistressWeights)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RoutingConfig:
+        known = {f for f in cls.__dataclass_fields__ if f != "distress"}
+        unknown = set(values) - known - {"distress"}
+        if unknown:
+            raise ValueError(
+                f"Unknown routing setting(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(sorted(known))}, distress."
+            )
+        kwargs = {k: v for k, v in values.items() if k in known}
+        if "distress" in values:
+            kwargs["distress"] = DistressWeights(**values["distress"])
+        config = cls(**kwargs)
+        if not 0 <= config.empathize_release <= config.empathize_at <= config.escalate_at <= 1:
+            raise ValueError(
+                "Routing thresholds must satisfy 0 ≤ empathize_release ≤ empathize_at ≤ "
+                f"escalate_at ≤ 1; got {config.empathize_release}, {config.empathize_at}, "
+                f"{config.escalate_at}."
+            )
+        return config
+
+
+@dataclass(frozen=True)
+class Customer:
+    tier: str = "standard"
+    contacts_7d: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # continue, empathize, escalate
+    distress: float
+    reasons: list[str]
+    priority: str | None = None
+    queue: str | None = None
+    wait_target_seconds: int | None = None
+
+    @property
+    def explanation(self) -> str:
+        return "; ".join(self.reasons) if self.reasons else "calm conversation"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "explanation": self.explanation}
+
+
+def decide(
+    turns: Sequence[Turn],
+    customer: Customer | None = None,
+    empathetic: bool = False,
+    config: RoutingConfig | None = None,
+) -> Decision:
+    """The routing decision after the latest of `turns` (`empathetic`: the bot's tone now)."""
+    c = config or RoutingConfig()
+    who = customer or Customer()
+    if not turns:
+        return Decision(CONTINUE, 0.0, [])
+    latest = turns[-1]
+    distress = estimate_distress(turns, c.distress)
+    reasons = list(distress.reasons)
+    boost = c.tier_weight.get(who.tier, 0.0)
+    extra_contacts = max(0, who.contacts_7d - 1)
+    score = 1 - (1 - distress.score) * (1 - boost) * (1 - c.contact_weight) ** extra_contacts
+    if boost:
+        reasons.append(f"{who.tier} customer")
+    if extra_contacts:
+        reasons.append(f"{who.contacts_7d} contacts in 7 days")
+    queue = queue_for([t.intent for t in turns])
+
+    def escalate(priority: str, why: str) -> Decision:
+        return Decision(
+            ESCALATE,
+            round(score, 4),
+            [why, *reasons],
+            priority,
+            queue,
+            c.wait_target_seconds[priority],
+        )
+
+    urgent = latest.urgency >= c.urgent_at
+    if latest.intent == REQUEST_HUMAN:
+        return escalate(URGENT if urgent else priority_of(score, who, c), "asked for a person")
+    if urgent:
+        return escalate(URGENT, f"urgent request (urgency {latest.urgency:.2f})")
+    if score >= c.escalate_at and len(turns) >= c.min_turns:
+        return escalate(priority_of(score, who, c), f"distress {score:.2f}")
+    if distress.failures >= c.max_failed_answers:
+        return escalate(priority_of(score, who, c), f"{distress.failures} failed answers")
+    threshold = c.empathize_release if empathetic else c.empathize_at
+    if score >= threshold:
+        return Decision(EMPATHIZE, round(score, 4), [f"distress {score:.2f}", *reasons])
+    return Decision(CONTINUE, round(score, 4), reasons)
+
+
+def priority_of(score: float, customer: Customer, config: RoutingConfig) -> str:
+    if score >= config.high_priority_at or config.tier_weight.get(customer.tier, 0.0) > 0:
+        return HIGH
+    return NORMAL

@@ -1,0 +1,79 @@
+"""Help-center answers and emotion scores in real conversations (Rasa + action server)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import RestChat
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def tracker(stack, sender: str) -> dict:
+    reply = httpx.get(
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.settings.rasa_api_token},
+        timeout=30,
+    )
+    assert reply.status_code == 200
+    return reply.json()
+
+
+def test_refund_timing_question_is_answered_with_the_article_and_its_link(
+    stack, chat: RestChat
+) -> None:
+    answer = chat.say("how long do refunds take to show on my card")
+    assert "https://help.brightbasket.example/articles/refund-timing" in answer
+    assert "Source:" in answer
+    assert len(answer) < 700  # the best passage, not the whole article
+    slots = tracker(stack, chat.sender)["slots"]
+    assert slots["kb_article"] == "refund-timing"
+    assert slots["kb_outcome"] == "answered"
+    assert slots["kb_score"] > 0
+
+
+def test_question_the_help_center_cannot_answer_gets_the_honest_fallback(
+    stack, chat: RestChat
+) -> None:
+    reply = chat.send("do you have an affiliate program for bloggers")
+    text = "\n".join(m.get("text", "") for m in reply)
+    assert "not sure" in text and "person" in text
+    assert "Source:" not in text
+    buttons = [b["payload"] for m in reply for b in m.get("buttons", [])]
+    assert "/request_human" in buttons
+    slots = tracker(stack, chat.sender)["slots"]
+    assert slots["kb_outcome"] == "miss" and slots["failed_answers"] >= 1
+
+
+def test_that_did_not_help_counts_as_failed_and_offers_the_next_article(
+    stack, chat: RestChat
+) -> None:
+    first = chat.say("can I return a gift card")
+    assert "Source:" in first
+    before = tracker(stack, chat.sender)["slots"]
+    shown = before["kb_article"]
+    follow_up = chat.say("that doesn't answer my question")
+    assert "Sorry" in follow_up
+    after = tracker(stack, chat.sender)["slots"]
+    assert after["kb_outcome"] == "not_helpful"
+    assert after["failed_answers"] == (before["failed_answers"] or 0) + 1
+    if "Source:" in follow_up:  # the next best article, never the same one again
+        assert after["kb_article"] != shown
+    else:
+        assert "person" in follow_up
+
+
+def test_every_user_turn_carries_its_emotion_scores(stack, chat: RestChat) -> None:
+    chat.say("Where is my refund?")
+    chat.say("This is the THIRD time I'm asking, where is my refund??")
+    events = tracker(stack, chat.sender)["events"]
+    turns = [e for e in events if e["event"] == "user"]
+    assert len(turns) == 2
+    scores = [t["parse_data"]["emotion"] for t in turns]
+    for s in scores:
+        assert set(s["sentiment"]) == {"negative", "neutral", "positive"}
+        assert abs(sum(s["sentiment"].values()) - 1) < 1e-3
+        assert 0 <= s["frustration"] <= 1 and 0 <= s["urgency"] <= 1
+    assert scores[1]["frustration"] > scores[0]["frustration"]
+    assert "knowledge" in turns[0]["parse_data"]

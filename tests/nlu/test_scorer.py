@@ -1,0 +1,155 @@
+"""The committed emotion model: valid scores for any input, and the cues it must know."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import nlu
+from nlu.scorer import EmotionScorer
+from nlu.scores import SENTIMENT_LABELS, EmotionScores
+
+
+@pytest.fixture(scope="module")
+def scorer() -> EmotionScorer:
+    return EmotionScorer(backend="torch").warm_up()
+
+
+@pytest.fixture(scope="module")
+def onnx_scorer() -> EmotionScorer:
+    from nlu.onnx_scorer import is_current
+
+    assert is_current(), "the int8 ONNX scorer is missing or stale: run `make setup`"
+    return EmotionScorer(backend="onnx").warm_up()
+
+
+def assert_valid(s: EmotionScores) -> None:
+    assert set(s.sentiment) == set(SENTIMENT_LABELS)
+    assert math.isclose(sum(s.sentiment.values()), 1.0, abs_tol=1e-3)
+    for p in (*s.sentiment.values(), s.frustration, s.urgency):
+        assert 0.0 <= p <= 1.0 and math.isfinite(p)
+
+
+ODD_INPUTS = [
+    "",
+    "   ",
+    "😡😡😡",
+    "🙂",
+    "¿Dónde está mi pedido? Llevo dos semanas esperando",
+    "Wo ist meine Bestellung?",
+    "我的订单在哪里",
+    "wHeRe Is My OrDeR",
+    "WHERE IS MY ORDER",
+    "refund " * 3000,  # about 20,000 characters
+    "\x00\x01 control \u200b characters",
+]
+
+
+def test_every_input_gets_valid_scores(scorer: EmotionScorer) -> None:
+    scores = scorer.score(ODD_INPUTS)
+    assert len(scores) == len(ODD_INPUTS)
+    for s in scores:
+        assert_valid(s)
+
+
+def test_long_input_is_truncated_not_rejected(scorer: EmotionScorer) -> None:
+    long = "I am furious, this is unacceptable. " * 600  # 21,600 characters
+    (s,) = scorer.score([long])
+    assert_valid(s)
+    assert s.frustration > 0.5
+
+
+def test_public_function_uses_the_int8_scorer(onnx_scorer: EmotionScorer) -> None:
+    text = "Where is my refund?"
+    assert nlu.score([text])[0] == onnx_scorer.score([text])[0]
+    assert nlu.score([]) == []
+
+
+def test_int8_scorer_agrees_with_pytorch(scorer: EmotionScorer, onnx_scorer: EmotionScorer) -> None:
+    texts = [
+        *ODD_INPUTS[:9],
+        "This is the THIRD time I'm asking, where is my refund??",
+        "someone just used my card in another country",
+        "thanks so much, all sorted",
+    ]
+    exact, fast = scorer.probabilities(texts), onnx_scorer.probabilities(texts)
+    assert abs(exact - fast).max() < 0.08
+    assert abs(exact - fast).mean() < 0.02
+    for s in onnx_scorer.score(ODD_INPUTS):
+        assert_valid(s)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_done_when_examples_hold_on_both_backends(
+    backend: str, scorer: EmotionScorer, onnx_scorer: EmotionScorer
+) -> None:
+    chosen = scorer if backend == "torch" else onnx_scorer
+    repeated, plain, fraud, update = chosen.score(
+        [
+            "This is the THIRD time I'm asking, where is my refund??",
+            "Where is my refund?",
+            "someone just used my card in another country",
+            "how do I update my card?",
+        ]
+    )
+    assert repeated.frustration > plain.frustration
+    assert fraud.urgency > update.urgency
+
+
+def test_repetition_raises_frustration(scorer: EmotionScorer) -> None:
+    repeated, plain = scorer.score(
+        ["This is the THIRD time I'm asking, where is my refund??", "Where is my refund?"]
+    )
+    assert repeated.frustration > plain.frustration
+    assert repeated.frustration > 0.5
+
+
+def test_fraud_is_more_urgent_than_a_card_update(scorer: EmotionScorer) -> None:
+    fraud, update = scorer.score(
+        ["someone just used my card in another country", "how do I update my card?"]
+    )
+    assert fraud.urgency > update.urgency
+    assert fraud.urgency > 0.5 > update.urgency
+
+
+def test_sentiment_polarity(scorer: EmotionScorer) -> None:
+    happy, angry = scorer.score(
+        ["Thank you so much, that was really helpful!", "This is the worst service ever."]
+    )
+    assert happy.label == "positive"
+    assert angry.label == "negative"
+
+
+def test_batch_and_single_scores_agree(scorer: EmotionScorer) -> None:
+    texts = ["hi", "my package never arrived and nobody answers my emails", "thanks!"]
+    batch = scorer.score(texts)
+    for text, expected in zip(texts, batch, strict=True):
+        (single,) = scorer.score([text])
+        assert single.frustration == pytest.approx(expected.frustration, abs=2e-3)
+        assert single.urgency == pytest.approx(expected.urgency, abs=2e-3)
+
+
+def test_shared_encoding_gives_the_same_scores(scorer: EmotionScorer) -> None:
+    text = "I was charged twice and I'm really annoyed"
+    encoding = scorer.encoder.encode([text])
+    (shared,) = scorer.score_encoding(encoding)
+    (alone,) = scorer.score([text])
+    assert shared.frustration == pytest.approx(alone.frustration, abs=1e-3)
+    assert shared.sentiment["negative"] == pytest.approx(alone.sentiment["negative"], abs=1e-3)
+
+
+def test_missing_model_names_the_fix(tmp_path) -> None:
+    from nlu.errors import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="make train-emotion"):
+        EmotionScorer(model_dir=tmp_path).score(["hello"])
+
+
+def test_corrupt_model_names_the_fix(tmp_path) -> None:
+    from nlu.errors import ArtifactError
+
+    (tmp_path / "model.safetensors").write_bytes(b"not a model")
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ArtifactError, match="make train-emotion"):
+        EmotionScorer(model_dir=tmp_path).score(["hello"])
