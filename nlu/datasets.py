@@ -123,6 +123,7 @@ class Example:
     frustration: int | None = None  # 0 or 1
     urgency: int | None = None  # 0 or 1
     source: str = ""
+    emotions: tuple[int, ...] | None = None  # GoEmotions label ids (auxiliary training task)
 
 
 def hash_fraction(text: str, salt: str = "") -> float:
@@ -196,6 +197,7 @@ def goemotions(part: str, root: Path = SHARED_DATA) -> Iterator[Example]:
             sentiment=sentiment,
             frustration=int(bool(emotions & FRUSTRATION_EMOTIONS)),
             source="goemotions",
+            emotions=tuple(sorted(int(i) for i in ids.split(","))),
         )
 
 

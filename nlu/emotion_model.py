@@ -29,7 +29,7 @@ TASKS = ("sentiment", "frustration", "urgency")
 
 
 class EmotionHeads(nn.Module):
-    def __init__(self, config: Config, layers: int = 2) -> None:
+    def __init__(self, config: Config, layers: int = 2, auxiliary_labels: int = 0) -> None:
         super().__init__()
         self.minilm_config = config
         self.layers = nn.ModuleList([Layer(config) for _ in range(layers)])
@@ -37,6 +37,8 @@ class EmotionHeads(nn.Module):
         self.sentiment = nn.Linear(config.hidden, 3)
         self.frustration = nn.Linear(config.hidden, 1)
         self.urgency = nn.Linear(config.hidden, 1)
+        # Training only: the 28 GoEmotions labels as an auxiliary task (not saved).
+        self.emotions = nn.Linear(config.hidden, auxiliary_labels) if auxiliary_labels else None
         # Calibration temperatures (logits are divided by them); 1.0 = uncalibrated.
         self.temperature: torch.Tensor
         self.register_buffer("temperature", torch.ones(3))
@@ -50,11 +52,14 @@ class EmotionHeads(nn.Module):
 
     def logits(self, branch: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         h = self.dropout(self.pooled(branch, mask))
-        return {
+        out = {
             "sentiment": self.sentiment(h),
             "frustration": self.frustration(h).squeeze(-1),
             "urgency": self.urgency(h).squeeze(-1),
         }
+        if self.emotions is not None:
+            out["emotions"] = self.emotions(h)
+        return out
 
     def probabilities(self, branch: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = self.logits(branch, mask)
@@ -73,9 +78,11 @@ class EmotionHeads(nn.Module):
         )
 
     @classmethod
-    def from_minilm(cls, encoder_layers: nn.ModuleList, config: Config, start: int) -> EmotionHeads:
+    def from_minilm(
+        cls, encoder_layers: nn.ModuleList, config: Config, start: int, auxiliary_labels: int = 0
+    ) -> EmotionHeads:
         """New heads whose layers start as copies of the encoder's layers `start`, `start+1`…"""
-        heads = cls(config, layers=len(encoder_layers) - start)
+        heads = cls(config, layers=len(encoder_layers) - start, auxiliary_labels=auxiliary_labels)
         for mine, theirs in zip(heads.layers, encoder_layers[start:], strict=True):
             mine.load_state_dict(theirs.state_dict())
         return heads
@@ -84,7 +91,11 @@ class EmotionHeads(nn.Module):
         from safetensors.torch import save_file
 
         directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
+        state = {
+            k: v.detach().to(torch.float16).contiguous()
+            for k, v in self.state_dict().items()
+            if not k.startswith("emotions.")
+        }
         state["temperature"] = self.temperature.detach().to(torch.float32).contiguous()
         save_file(state, str(directory / WEIGHTS_FILE))
         config = {"layers": len(self.layers), "minilm": self.minilm_config.__dict__, **extra}

@@ -185,10 +185,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", default=str(ARTIFACT_DIR))
     parser.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="torch: the scores stored in the tracker; onnx: the int8 graph nlu.score uses",
+    )
+    parser.add_argument(
         "--write-metrics", action="store_true", help="store the table in the model's metrics.json"
     )
     args = parser.parse_args(argv)
-    scorer = EmotionScorer(model_dir=Path(args.model)).warm_up()
+    if args.backend == "onnx":
+        from nlu.onnx_scorer import export, is_current, onnx_dir_for
+
+        out = onnx_dir_for(Path(args.model))
+        if not is_current(Path(args.model), out):
+            export(Path(args.model), out)
+    scorer = EmotionScorer(model_dir=Path(args.model), backend=args.backend).warm_up()
+    print(f"backend: {args.backend}")
     rows, notes = evaluate(scorer)
     print(format_table(rows))
     for note in notes:

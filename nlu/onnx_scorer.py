@@ -37,6 +37,11 @@ ONNX_FILE = "scorer.int8.onnx"
 STAMP_FILE = "scorer.fingerprint"
 
 
+def onnx_dir_for(model_dir: Path) -> Path:
+    """Where the graph of an emotion artifact lives: models/emotion/ for the committed one."""
+    return ONNX_DIR if model_dir.resolve() == ARTIFACT_DIR.resolve() else model_dir / "onnx"
+
+
 def artifact_fingerprint(model_dir: Path = ARTIFACT_DIR) -> str:
     digest = hashlib.sha256()
     for name in (WEIGHTS_FILE, CONFIG_FILE):

@@ -53,12 +53,11 @@ class EmotionScorer:
     def onnx(self) -> Any:
         """The int8 ONNX scorer when the backend uses it, else None."""
         if self._onnx is None and self.backend != "torch":
-            from nlu.onnx_scorer import OnnxEmotionScorer, is_current
+            from nlu.onnx_scorer import ONNX_FILE, OnnxEmotionScorer, is_current, onnx_dir_for
 
-            if self.backend == "onnx" or (
-                self.model_dir == ARTIFACT_DIR and is_current(self.model_dir)
-            ):
-                self._onnx = OnnxEmotionScorer(encoder=self._encoder)
+            directory = onnx_dir_for(self.model_dir)
+            if self.backend == "onnx" or is_current(self.model_dir, directory):
+                self._onnx = OnnxEmotionScorer(directory / ONNX_FILE, encoder=self._encoder)
         return self._onnx
 
     @property

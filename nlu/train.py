@@ -46,7 +46,7 @@ from nlu.emotion_model import ARTIFACT_DIR, EmotionHeads
 from nlu.encoder import BRANCH_LAYER, SharedEncoder
 
 OWN_REPEAT = 4  # the product's own messages are few but most like real traffic
-GOEMOTIONS_PER_EPOCH = 16_000
+AUXILIARY_LABELS = 28  # GoEmotions' 27 emotions + neutral
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Encoded:
     sentiment: int
     frustration: int
     urgency: int  # -1: no label
+    emotions: tuple[int, ...] | None = None  # GoEmotions label ids, auxiliary task
 
 
 def encode_examples(
@@ -76,9 +77,20 @@ def encode_examples(
                     -1 if e.sentiment is None else e.sentiment,
                     -1 if e.frustration is None else e.frustration,
                     -1 if e.urgency is None else e.urgency,
+                    e.emotions,
                 )
             bar.update(len(idx))
     return [e for e in out if e is not None]
+
+
+def auxiliary_targets(items: Sequence[Encoded]) -> torch.Tensor:
+    """[n, 28] multi-hot GoEmotions labels; rows of examples without them are -1."""
+    out = torch.full((len(items), AUXILIARY_LABELS), -1.0)
+    for i, e in enumerate(items):
+        if e.emotions is not None:
+            out[i] = 0.0
+            out[i, list(e.emotions)] = 1.0
+    return out
 
 
 def collate(items: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -107,9 +119,19 @@ def batches(items: list[Encoded], size: int, rng: random.Random) -> list[list[En
 
 
 def multitask_loss(
-    logits: dict[str, torch.Tensor], labels: torch.Tensor, sentiment_weights: torch.Tensor
+    logits: dict[str, torch.Tensor],
+    labels: torch.Tensor,
+    sentiment_weights: torch.Tensor,
+    auxiliary: torch.Tensor | None = None,
+    auxiliary_weight: float = 0.0,
 ) -> torch.Tensor:
     loss = torch.zeros(())
+    if auxiliary is not None and auxiliary_weight and "emotions" in logits:
+        has = auxiliary[:, 0] >= 0
+        if has.any():
+            loss = loss + auxiliary_weight * nn.functional.binary_cross_entropy_with_logits(
+                logits["emotions"][has], auxiliary[has]
+            )
     s = labels[:, 0] >= 0
     if s.any():
         loss = loss + nn.functional.cross_entropy(
@@ -202,7 +224,12 @@ def train(args: argparse.Namespace) -> dict:
         for e in encode_examples(encoder, v, f"encode {k} (calibration)")
     ]
 
-    heads = EmotionHeads.from_minilm(encoder.minilm.layers, encoder.minilm.config, BRANCH_LAYER)
+    heads = EmotionHeads.from_minilm(
+        encoder.minilm.layers,
+        encoder.minilm.config,
+        BRANCH_LAYER,
+        auxiliary_labels=AUXILIARY_LABELS if args.auxiliary_weight else 0,
+    )
     counts = np.bincount(
         [e.sentiment for v in encoded.values() for e in v if e.sentiment >= 0], minlength=3
     ).astype(np.float64)
@@ -223,8 +250,9 @@ def train(args: argparse.Namespace) -> dict:
         for name, values in encoded.items():
             if name == "own":
                 continue
-            if name == "goemotions" and len(values) > GOEMOTIONS_PER_EPOCH:
-                values = rng.sample(values, GOEMOTIONS_PER_EPOCH)
+            per_epoch = args.goemotions_per_epoch
+            if name == "goemotions" and 0 < per_epoch < len(values):
+                values = rng.sample(values, per_epoch)
             items = items + values
         return items
 
@@ -245,7 +273,13 @@ def train(args: argparse.Namespace) -> dict:
         ) as bar:
             for batch in bar:
                 states, mask, labels = collate(batch)
-                loss = multitask_loss(heads.logits(states, mask), labels, sentiment_weights)
+                loss = multitask_loss(
+                    heads.logits(states, mask),
+                    labels,
+                    sentiment_weights,
+                    auxiliary_targets(batch),
+                    args.auxiliary_weight,
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(heads.parameters(), 1.0)
@@ -270,6 +304,8 @@ def train(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "lr": args.lr,
         "head_lr": args.head_lr,
+        "goemotions_per_epoch": args.goemotions_per_epoch,
+        "auxiliary_weight": args.auxiliary_weight,
         "train_loss_per_epoch": history,
         "temperatures": temperatures,
         "training_examples": {k: len(v) for k, v in train_sets.items()},
@@ -294,6 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=4e-5, help="learning rate of the two layers")
     parser.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the heads")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--goemotions-per-epoch", type=int, default=0, help="sample per epoch (0: all)"
+    )
+    parser.add_argument(
+        "--auxiliary-weight",
+        type=float,
+        default=0.5,
+        help="loss weight of the 28 GoEmotions labels (training-only head; 0: off)",
+    )
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(ARTIFACT_DIR))

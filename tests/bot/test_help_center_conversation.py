@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bot.constants import SLOT_FAILED_ANSWERS, SLOT_KB_ARTICLE, SLOT_KB_OUTCOME, SLOT_KB_SCORE
 from tests.conftest import RestChat
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -28,9 +29,9 @@ def test_refund_timing_question_is_answered_with_the_article_and_its_link(
     assert "Source:" in answer
     assert len(answer) < 700  # the best passage, not the whole article
     slots = tracker(stack, chat.sender)["slots"]
-    assert slots["kb_article"] == "refund-timing"
-    assert slots["kb_outcome"] == "answered"
-    assert slots["kb_score"] > 0
+    assert slots[SLOT_KB_ARTICLE] == "refund-timing"
+    assert slots[SLOT_KB_OUTCOME] == "answered"
+    assert slots[SLOT_KB_SCORE] > 0
 
 
 def test_question_the_help_center_cannot_answer_gets_the_honest_fallback(
@@ -43,7 +44,7 @@ def test_question_the_help_center_cannot_answer_gets_the_honest_fallback(
     buttons = [b["payload"] for m in reply for b in m.get("buttons", [])]
     assert "/request_human" in buttons
     slots = tracker(stack, chat.sender)["slots"]
-    assert slots["kb_outcome"] == "miss" and slots["failed_answers"] >= 1
+    assert slots[SLOT_KB_OUTCOME] == "miss" and slots[SLOT_FAILED_ANSWERS] >= 1
 
 
 def test_that_did_not_help_counts_as_failed_and_offers_the_next_article(
@@ -52,14 +53,14 @@ def test_that_did_not_help_counts_as_failed_and_offers_the_next_article(
     first = chat.say("can I return a gift card")
     assert "Source:" in first
     before = tracker(stack, chat.sender)["slots"]
-    shown = before["kb_article"]
+    shown = before[SLOT_KB_ARTICLE]
     follow_up = chat.say("that doesn't answer my question")
     assert "Sorry" in follow_up
     after = tracker(stack, chat.sender)["slots"]
-    assert after["kb_outcome"] == "not_helpful"
-    assert after["failed_answers"] == (before["failed_answers"] or 0) + 1
+    assert after[SLOT_KB_OUTCOME] == "not_helpful"
+    assert after[SLOT_FAILED_ANSWERS] == (before[SLOT_FAILED_ANSWERS] or 0) + 1
     if "Source:" in follow_up:  # the next best article, never the same one again
-        assert after["kb_article"] != shown
+        assert after[SLOT_KB_ARTICLE] != shown
     else:
         assert "person" in follow_up
 

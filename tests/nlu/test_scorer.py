@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import nlu
@@ -55,9 +56,9 @@ def test_every_input_gets_valid_scores(scorer: EmotionScorer) -> None:
 
 def test_long_input_is_truncated_not_rejected(scorer: EmotionScorer) -> None:
     long = "I am furious, this is unacceptable. " * 600  # 21,600 characters
-    (s,) = scorer.score([long])
-    assert_valid(s)
-    assert s.frustration > 0.5
+    whole, head = scorer.score([long, long[:2000]])  # 2,000 characters are > 128 word pieces
+    assert_valid(whole)
+    assert whole == head  # the message is cut at 128 word pieces; the rest is ignored
 
 
 def test_public_function_uses_the_int8_scorer(onnx_scorer: EmotionScorer) -> None:
@@ -67,15 +68,12 @@ def test_public_function_uses_the_int8_scorer(onnx_scorer: EmotionScorer) -> Non
 
 
 def test_int8_scorer_agrees_with_pytorch(scorer: EmotionScorer, onnx_scorer: EmotionScorer) -> None:
-    texts = [
-        *ODD_INPUTS[:9],
-        "This is the THIRD time I'm asking, where is my refund??",
-        "someone just used my card in another country",
-        "thanks so much, all sorted",
-    ]
-    exact, fast = scorer.probabilities(texts), onnx_scorer.probabilities(texts)
-    assert abs(exact - fast).max() < 0.08
-    assert abs(exact - fast).mean() < 0.02
+    from nlu.datasets import own_examples
+
+    texts = [e.text for e in own_examples("test")]
+    difference = abs(scorer.probabilities(texts) - onnx_scorer.probabilities(texts))
+    assert difference.mean() < 0.02
+    assert np.percentile(difference, 95) < 0.06
     for s in onnx_scorer.score(ODD_INPUTS):
         assert_valid(s)
 
