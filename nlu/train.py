@@ -331,12 +331,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the heads")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument(
-        "--goemotions-per-epoch", type=int, default=0, help="sample per epoch (0: all)"
+        "--goemotions-per-epoch",
+        type=int,
+        default=16_000,
+        help="GoEmotions examples sampled per epoch (0: all)",
     )
     parser.add_argument(
         "--auxiliary-weight",
         type=float,
-        default=0.5,
+        default=0.0,
         help="loss weight of the 28 GoEmotions labels (training-only head; 0: off)",
     )
     parser.add_argument("--seed", type=int, default=13)
