@@ -62,3 +62,16 @@ def test_quick_reply_buttons_send_their_payload(stack, browser) -> None:
     page.click("button:has-text('It arrived damaged or wrong')")
     page.wait_for_selector("li.msg--bot >> text=damage claim", timeout=30_000)
     page.close()
+
+
+def test_help_center_answer_links_the_article(stack, browser) -> None:
+    page = browser.new_page()
+    page.goto(stack.settings.web_url + "/")
+    page.wait_for_selector("text=Connected")
+    say(page, "how long do refunds take to show on my card", "Source:")
+    link = page.locator(
+        "li.msg--bot a[href='https://help.brightbasket.example/articles/refund-timing']"
+    )
+    assert link.count() == 1
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    page.close()

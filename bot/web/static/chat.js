@@ -29,6 +29,23 @@
 
   function setStatus(text) { statusEl.textContent = text; }
 
+  // Appends text to an element, turning http(s) URLs into links, all through text nodes.
+  const URL_PATTERN = /https?:\/\/[^\s<>"“”]+[^\s<>"“”.,;:!?)]/g;
+  function appendLinked(element, text) {
+    let last = 0;
+    for (const match of String(text).matchAll(URL_PATTERN)) {
+      element.appendChild(document.createTextNode(text.slice(last, match.index)));
+      const link = document.createElement("a");
+      link.href = match[0];
+      link.textContent = match[0];
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      element.appendChild(link);
+      last = match.index + match[0].length;
+    }
+    element.appendChild(document.createTextNode(String(text).slice(last)));
+  }
+
   function addMessage(sender, text, extra) {
     const item = document.createElement("li");
     item.className = "msg msg--" + sender;
@@ -41,7 +58,11 @@
     }
     const body = document.createElement("span");
     body.className = "msg__text";
-    body.textContent = text;
+    if (sender === "customer") {
+      body.textContent = text;
+    } else {
+      appendLinked(body, text);  // help-center citations become links; still no innerHTML
+    }
     item.appendChild(body);
     if (extra && Array.isArray(extra.quick_replies) && extra.quick_replies.length) {
       const replies = document.createElement("div");
