@@ -333,13 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--goemotions-per-epoch",
         type=int,
-        default=16_000,
+        default=0,
         help="GoEmotions examples sampled per epoch (0: all)",
     )
     parser.add_argument(
         "--auxiliary-weight",
         type=float,
-        default=0.0,
+        default=0.5,
         help="loss weight of the 28 GoEmotions labels (training-only head; 0: off)",
     )
     parser.add_argument("--seed", type=int, default=13)
