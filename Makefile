@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint train index train-emotion eval-nlu eval-emotion eval-knowledge bench bench-emotion bench-knowledge lock clean
+.PHONY: help setup run test test-fast lint train index train-emotion eval-nlu eval-emotion eval-knowledge bench bench-emotion bench-knowledge bench-routing user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,12 @@ bench-emotion: $(VENV)/.installed ## emotion scorer latency p50/p95 and throughp
 
 bench-knowledge: setup ## retrieval latency at 1k/100k/1M passages and index build time
 	@$(PY) -m knowledge.bench
+
+bench-routing: setup ## routing decision cost, handoff-to-console latency, console with 500 waiting
+	@$(PY) -m routing.bench $(ARGS)
+
+user: $(VENV)/.installed ## create an agent console user: make user NAME=dana ROLE=agent (asks for a password)
+	@$(PY) -m routing.accounts add $(NAME) --role $(or $(ROLE),agent) $(if $(DISPLAY_NAME),--name "$(DISPLAY_NAME)")
 
 lock: ## re-resolve pyproject.toml's dependencies and rewrite requirements.lock
 	@./scripts/lock.sh

@@ -39,6 +39,12 @@ SLOT_KB_CANDIDATES = "kb_candidates"  # the question's ranked hits, for "that di
 SLOT_KB_SHOWN = "kb_shown"  # article ids shown for the current question
 SLOT_KB_OUTCOME = "kb_outcome"  # answered, miss, not_helpful
 SLOT_FAILED_ANSWERS = "failed_answers"  # fallbacks, help-center misses, "didn't help"
+SLOT_CUSTOMER_TIER = "customer_tier"  # "standard" or "plus", from the store
+SLOT_CONTACTS_7D = "contacts_7d"  # the customer's support contacts in the last 7 days
+SLOT_TONE = "tone"  # "empathetic" while distress is elevated (routing.RoutingPolicy)
+SLOT_ROUTING_DECISION = "routing_decision"  # routing.Decision.as_dict() of the last turn
+SLOT_HANDOFF_STATUS = "handoff_status"  # waiting, claimed (bot silent), resolved, handed_back
+SLOT_HANDOFF_REFERENCE = "handoff_reference"  # the handoff backend's id for it
 REQUESTED_SLOT = "requested_slot"
 
 # Slots a returning customer keeps when a new session starts (see action_session_start).
@@ -47,7 +53,11 @@ CARRY_OVER_SLOTS: tuple[str, ...] = (
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_NAME,
     SLOT_EMAIL,
+    SLOT_CUSTOMER_TIER,
+    SLOT_HANDOFF_STATUS,  # a conversation held by a person stays with them
+    SLOT_HANDOFF_REFERENCE,
 )
+TONE_EMPATHETIC = "empathetic"
 
 # --- Entities ---------------------------------------------------------------------
 ENTITY_ORDER_NUMBER = "order_number"
@@ -106,10 +116,11 @@ ACTION_ACCOUNT_HELP = "action_account_help"
 ACTION_CHECK_BILLING = "action_check_billing"
 ACTION_CANCEL_SUBSCRIPTION = "action_cancel_subscription"
 ACTION_RECORD_COMPLAINT = "action_record_complaint"
-ACTION_CONTACT_HUMAN = "action_contact_human"
+ACTION_CONTACT_HUMAN = "action_contact_human"  # hand the conversation to a person
 ACTION_DEFAULT_FALLBACK = "action_default_fallback"
 ACTION_ANSWER_FROM_HELP_CENTER = "action_answer_from_help_center"
 ACTION_HELP_CENTER_NOT_HELPFUL = "action_help_center_not_helpful"
+ACTION_RELAY_TO_AGENT = "action_relay_to_agent"  # a message while a person holds the chat
 
 FORM_ORDER_LOOKUP = "order_lookup_form"
 FORM_DELIVERY_PROBLEM = "delivery_problem_form"
@@ -122,3 +133,9 @@ FORM_SUBSCRIPTION = "subscription_form"
 # --- Keys in a message that are not stored (set by nlu.SharedEncoderFeaturizer for the
 # --- components after it, within one pass through the pipeline) ----------------------
 SHARED_ENCODING = "shared_encoding"  # nlu.encoder.Encoding of the message text
+
+# --- Keys of a bot message's custom payload (agent replies on the web chat) -------------
+CUSTOM_SENDER = "sender"  # "agent" for a person's message
+CUSTOM_AGENT_NAME = "agent_name"
+CUSTOM_TEXT = "text"
+SENDER_AGENT = "agent"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -70,3 +71,22 @@ def redact(url: str) -> str:
         return sa.engine.make_url(url).__repr__()
     except sa.exc.ArgumentError:
         return url
+
+
+def create_engine(url: str) -> sa.engine.Engine:
+    """An engine for a supported URL; creates the SQLite file's directory or the
+    PostgreSQL database first. SQLite runs in WAL mode with foreign keys on."""
+    url = normalize_database_url(url)
+    prepare_database(url)
+    if url.startswith("sqlite:///"):
+        engine = sa.create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)

@@ -151,6 +151,9 @@ class ServiceStack:
                     "warning",
                     "--ws",
                     "none",
+                    # Open console live streams never end by themselves.
+                    "--timeout-graceful-shutdown",
+                    "3",
                 ],
                 f"http://127.0.0.1:{s.web_port}/health",
                 logs / "web.log",
@@ -229,6 +232,21 @@ class ServiceStack:
             service.stop()
 
 
+def console_users(settings: Settings) -> int:
+    import sqlalchemy as sa
+
+    from bot.errors import ConfigurationError
+    from routing.accounts import Accounts
+
+    accounts = Accounts(settings.store_url)
+    try:
+        return len(accounts.list_users())
+    except (sa.exc.SQLAlchemyError, ConfigurationError):  # never stop the assistant for it
+        return 0
+    finally:
+        accounts.close()
+
+
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
@@ -260,11 +278,18 @@ def main() -> int:
     print(
         f"\n  Brightbasket support assistant is running.\n"
         f"  Open the web chat:  http://{host}:{settings.web_port}/\n"
+        f"  Agent console:      http://{host}:{settings.web_port}/console\n"
         f"  Rasa server:        http://{host}:{settings.rasa_port}/"
         "  (REST: /webhooks/rest/webhook)\n"
         f"  Press Ctrl-C to stop.\n",
         flush=True,
     )
+    if not console_users(settings):
+        print(
+            "  No agent console users yet. Create one in another terminal:\n"
+            "    make user NAME=dana ROLE=agent\n",
+            flush=True,
+        )
     exit_code = 0
     while not stopping:
         dead = stack.first_exited()

@@ -42,7 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (channels and HTTP API)."),
     Setting("ACTION_PORT", "5055", "Port of the action server."),
-    Setting("WEB_PORT", "8080", "Port of the web front (customer chat page)."),
+    Setting("WEB_PORT", "8080", "Port of the web front (customer chat page and agent console)."),
     Setting("DATA_DIR", "data/runtime", "Directory for the embedded databases and logs."),
     Setting("MODEL_DIR", "models", "Directory where trained Rasa models are kept."),
     Setting(
@@ -69,10 +69,25 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting("MAX_MESSAGE_CHARS", "5000", "Longest customer message accepted, in characters."),
+    Setting(
+        "HANDOFF_BACKEND",
+        "console",
+        "Where conversations go when they need a person: console (the built-in agent "
+        "console at WEB_PORT/console) or chatwoot.",
+    ),
+    Setting(
+        "CHATWOOT_URL", "", "Chatwoot base URL, e.g. https://app.chatwoot.com (chatwoot only)."
+    ),
+    Setting("CHATWOOT_ACCOUNT_ID", "", "Chatwoot account id (chatwoot only)."),
+    Setting("CHATWOOT_INBOX_ID", "", "Chatwoot API inbox id the handoffs go to (chatwoot only)."),
+    Setting(
+        "CHATWOOT_API_TOKEN", "", "Chatwoot user or bot access token (chatwoot only).", secret=True
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (DEBUG, INFO, WARNING)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+HANDOFF_BACKENDS = ("console", "chatwoot")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -116,6 +131,8 @@ class Settings:
     rasa_api_token: str
     max_message_chars: int
     log_level: str
+    handoff_backend: str = "console"
+    chatwoot: tuple[tuple[str, str], ...] = ()  # CHATWOOT_* name/value pairs
 
     @classmethod
     def load(
@@ -147,6 +164,12 @@ class Settings:
             raise ConfigurationError(
                 f"LOG_LEVEL={raw['LOG_LEVEL']!r} is not one of DEBUG, INFO, WARNING, ERROR."
             )
+        backend = raw["HANDOFF_BACKEND"].strip().lower()
+        if backend not in HANDOFF_BACKENDS:
+            raise ConfigurationError(
+                f"HANDOFF_BACKEND={raw['HANDOFF_BACKEND']!r} is not one of "
+                f"{', '.join(HANDOFF_BACKENDS)}."
+            )
         max_chars = _integer("MAX_MESSAGE_CHARS", raw["MAX_MESSAGE_CHARS"])
         if max_chars < 1:
             raise ConfigurationError("MAX_MESSAGE_CHARS must be a positive number of characters.")
@@ -164,6 +187,8 @@ class Settings:
             rasa_api_token=raw["RASA_API_TOKEN"] or secrets.token_urlsafe(24),
             max_message_chars=max_chars,
             log_level=level,
+            handoff_backend=backend,
+            chatwoot=tuple((n, raw[n]) for n in raw if n.startswith("CHATWOOT_")),
         )
 
     @property
@@ -194,6 +219,8 @@ class Settings:
             "RASA_API_TOKEN": self.rasa_api_token,
             "MAX_MESSAGE_CHARS": str(self.max_message_chars),
             "LOG_LEVEL": self.log_level,
+            "HANDOFF_BACKEND": self.handoff_backend,
+            **dict(self.chatwoot),
         }
 
 

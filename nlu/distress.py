@@ -24,11 +24,11 @@ event carries its emotion scores in parse_data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any
 
-from bot.constants import EMOTION, SLOT_KB_OUTCOME
+from bot.constants import EMOTION, ENTITY_ISSUE_TYPE, SLOT_KB_OUTCOME
 
 FAILED_ACTIONS = frozenset({"action_default_fallback"})
 FAILED_INTENTS = frozenset({"not_helpful", "nlu_fallback"})
@@ -59,6 +59,7 @@ class Turn:
     negative: float = 0.0
     intent: str | None = None
     failed: bool = False  # the bot did not understand or did not help
+    issue: str | None = None  # the issue_type entity, e.g. "charged_twice", "hacked"
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,14 @@ def turns_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
             emotion = parse.get(EMOTION) or {}
             sentiment = emotion.get("sentiment") or {}
             intent = (parse.get("intent") or {}).get("name")
+            issue = next(
+                (
+                    str(e.get("value"))
+                    for e in parse.get("entities") or []
+                    if e.get("entity") == ENTITY_ISSUE_TYPE
+                ),
+                None,
+            )
             text = event.get("text") or ""
             if text.startswith("/"):  # button payloads and external events
                 continue
@@ -189,6 +198,7 @@ def turns_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
                     negative=float(sentiment.get("negative", 0.0)),
                     intent=intent,
                     failed=intent in FAILED_INTENTS,
+                    issue=issue,
                 )
             )
         elif (
@@ -197,15 +207,9 @@ def turns_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
             and turns
             and (event.get("value") == "miss")
         ):
-            last = turns[-1]  # the help center had no answer
-            turns[-1] = Turn(
-                last.text, last.frustration, last.urgency, last.negative, last.intent, failed=True
-            )
+            turns[-1] = replace(turns[-1], failed=True)  # the help center had no answer
         elif kind == "action" and event.get("name") in FAILED_ACTIONS and turns:
-            last = turns[-1]
-            turns[-1] = Turn(
-                last.text, last.frustration, last.urgency, last.negative, last.intent, failed=True
-            )
+            turns[-1] = replace(turns[-1], failed=True)
     return turns
 
 

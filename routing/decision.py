@@ -11,7 +11,9 @@ Evidence (all read from the tracker):
 Rules, with thresholds from `RoutingConfig`:
 
 1. a request for a person escalates at once (priority from urgency and distress);
-2. an urgent turn (urgency ≥ `urgent_at`) escalates at once with `urgent` priority;
+2. an urgent turn (urgency ≥ `urgent_at`) escalates at once with `urgent` priority,
+   unless its issue is one the bot settles itself (`self_service_issues`: a duplicate
+   charge is refunded in the chat; fraud, takeover and safety are not on that list);
 3. distress (adjusted for tier and recent contacts) ≥ `escalate_at` escalates, but only
    with at least `min_turns` customer turns — one sarcastic line is not a trend;
 4. `max_failed_answers` failed answers escalate whatever the tone;
@@ -58,6 +60,9 @@ class RoutingConfig:
     wait_target_seconds: dict[str, int] = field(
         default_factory=lambda: {URGENT: 60, HIGH: 180, NORMAL: 600}
     )
+    # Issues (issue_type entity) the bot resolves itself: urgent-sounding, but no reason
+    # to jump the queue (the emotion model learned "charged twice" as urgent from BANKING77).
+    self_service_issues: tuple[str, ...] = ("charged_twice", "password")
     distress: DistressWeights = field(default_factory=DistressWeights)
 
     @classmethod
@@ -70,6 +75,8 @@ class RoutingConfig:
                 f"{', '.join(sorted(known))}, distress."
             )
         kwargs = {k: v for k, v in values.items() if k in known}
+        if "self_service_issues" in kwargs:
+            kwargs["self_service_issues"] = tuple(kwargs["self_service_issues"])
         if "distress" in values:
             kwargs["distress"] = DistressWeights(**values["distress"])
         config = cls(**kwargs)
@@ -138,7 +145,7 @@ def decide(
             c.wait_target_seconds[priority],
         )
 
-    urgent = latest.urgency >= c.urgent_at
+    urgent = latest.urgency >= c.urgent_at and latest.issue not in c.self_service_issues
     if latest.intent == REQUEST_HUMAN:
         return escalate(URGENT if urgent else priority_of(score, who, c), "asked for a person")
     if urgent:

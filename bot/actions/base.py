@@ -13,12 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.constants import (
+    INTENT_REQUEST_HUMAN,
     REQUESTED_SLOT,
     SLOT_AMOUNT,
     SLOT_CONFIRM_CANCEL,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_KEY,
     SLOT_CUSTOMER_NAME,
+    SLOT_CUSTOMER_TIER,
     SLOT_EMAIL,
     SLOT_ISSUE_TYPE,
     SLOT_NEW_ADDRESS,
@@ -26,7 +28,9 @@ from bot.constants import (
     SLOT_PLAN,
     SLOT_REFUND_REASON,
     SLOT_REQUEST_TYPE,
+    SLOT_TONE,
     SLOT_WELCOME_BACK,
+    TONE_EMPATHETIC,
 )
 from bot.errors import StoreError
 from bot.settings import Settings
@@ -95,8 +99,22 @@ def request_done() -> list[EventType]:
     return [SlotSet(s, None) for s in TRANSIENT_SLOTS] + [SlotSet(SLOT_WELCOME_BACK, False)]
 
 
+ACKNOWLEDGEMENTS = (
+    "I'm sorry this has been frustrating — let's get it sorted.",
+    "I understand, and I'm sorry for the trouble.",
+    "Sorry for the hassle — I'm on it.",
+)
+PERSON_OFFER = "If you'd rather talk to a person, I can bring one in right away."
+
+
 class SupportAction(Action, ABC):
-    """A custom action whose store failures become a polite reply instead of an error."""
+    """A custom action whose store failures become a polite reply instead of an error.
+
+    While the routing policy has set the empathetic tone, the first reply of a turn opens
+    with an acknowledgement, and on the turn the tone changes a person is offered.
+    """
+
+    empathetic = True  # False for actions whose text already fits any tone
 
     @abstractmethod
     def name(self) -> str:
@@ -106,17 +124,42 @@ class SupportAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         try:
-            return await self.act(dispatcher, tracker, domain)
+            events = await self.act(dispatcher, tracker, domain)
         except StoreError:
             logger.exception("%s: the store failed", self.name())
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
             return []
+        if self.empathetic and tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC:
+            soften(dispatcher, tracker)
+        return events
 
     @abstractmethod
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Do the action's work; return the events to apply."""
+
+
+def soften(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Acknowledge before the first reply of the turn; offer a person when the tone just
+    turned empathetic (the policy's `tone` event comes after the latest user message)."""
+    since_user: list[dict[str, Any]] = []
+    turns = 0
+    for event in tracker.events:
+        if event.get("event") == "user":
+            since_user = []
+            turns += 1
+        else:
+            since_user.append(event)
+    if not dispatcher.messages or any(e.get("event") == "bot" for e in since_user):
+        return
+    dispatcher.utter_message(text=ACKNOWLEDGEMENTS[turns % len(ACKNOWLEDGEMENTS)])
+    dispatcher.messages.insert(0, dispatcher.messages.pop())
+    if any(e.get("event") == "slot" and e.get("name") == SLOT_TONE for e in since_user):
+        dispatcher.utter_message(
+            text=PERSON_OFFER,
+            buttons=[{"title": "Talk to a person", "payload": f"/{INTENT_REQUEST_HUMAN}"}],
+        )
 
 
 class VerifiedFormValidation(FormValidationAction):
@@ -216,4 +259,5 @@ class VerifiedFormValidation(FormValidationAction):
             SLOT_EMAIL: email,
             SLOT_CUSTOMER_ID: customer.id,
             SLOT_CUSTOMER_NAME: customer.name,
+            SLOT_CUSTOMER_TIER: customer.tier,
         }

@@ -25,9 +25,12 @@ from bot.constants import (
     INTENT_DENY,
     METADATA_CUSTOMER_ID,
     SESSION_STARTED_METADATA,
+    SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_KEY,
     SLOT_CUSTOMER_NAME,
+    SLOT_CUSTOMER_TIER,
+    SLOT_HANDOFF_STATUS,
     SLOT_OPEN_CASE_ID,
     SLOT_ORDER_NUMBER,
     SLOT_WELCOME_BACK,
@@ -40,6 +43,7 @@ from bot.store.models import (
     DELIVERED,
 )
 from bot.support import order_status_message, welcome_back_message
+from routing.handoff import SILENT_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +79,16 @@ class ActionSessionStart(Action):
                 events += [
                     SlotSet(SLOT_CUSTOMER_ID, customer.id),
                     SlotSet(SLOT_CUSTOMER_NAME, customer.name),
+                    SlotSet(SLOT_CUSTOMER_TIER, customer.tier),
                 ]
+            events.append(
+                SlotSet(
+                    SLOT_CONTACTS_7D, store.contacts_since(key, customer.id if customer else None)
+                )
+            )
             case = store.latest_open_case(key, customer.id if customer else None)
+            if tracker.get_slot(SLOT_HANDOFF_STATUS) in SILENT_STATUSES:
+                case = None  # a person has the conversation: the bot stays quiet
         except StoreError:
             logger.exception("session start: the store failed; starting without history")
             case, customer = None, None

@@ -1,27 +1,25 @@
-"""Complaints, requests for a person, and what happens when the bot doesn't understand."""
+"""Complaints, and what happens when the bot doesn't understand."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.base import SupportAction, customer_key, get_store, request_done
+from bot.actions.base import SupportAction, customer_key, get_store
 from bot.actions.knowledge import answer_from_help_center, failed
 from bot.constants import (
-    ACTION_CONTACT_HUMAN,
     ACTION_DEFAULT_FALLBACK,
     ACTION_RECORD_COMPLAINT,
     INTENT_REQUEST_HUMAN,
-    REQUESTED_SLOT,
     SLOT_CUSTOMER_ID,
     SLOT_OPEN_CASE_ID,
     SLOT_ORDER_NUMBER,
 )
-from bot.store.models import CASE_COMPLAINT, CASE_HUMAN_REQUEST
+from bot.store.models import CASE_COMPLAINT
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -50,35 +48,6 @@ class ActionRecordComplaint(SupportAction):
             ],
         )
         return [SlotSet(SLOT_OPEN_CASE_ID, case.id)]
-
-
-class ActionContactHuman(SupportAction):
-    """The customer wants a person: record it as a case and end any form in progress."""
-
-    def name(self) -> str:
-        return ACTION_CONTACT_HUMAN
-
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        case = get_store().open_case(
-            customer_key(tracker),
-            CASE_HUMAN_REQUEST,
-            f'Customer asked for a person: "{latest_text(tracker)[:300]}"',
-            order_number=tracker.get_slot(SLOT_ORDER_NUMBER),
-            customer_id=tracker.get_slot(SLOT_CUSTOMER_ID),
-        )
-        dispatcher.utter_message(
-            text=f"Of course. I've logged your request for a person (case #{case.id}) so "
-            "nobody asks you to repeat yourself."
-        )
-        dispatcher.utter_message(response="utter_contact_options")
-        return [
-            ActiveLoop(None),
-            SlotSet(REQUESTED_SLOT, None),
-            *request_done(),
-            SlotSet(SLOT_OPEN_CASE_ID, case.id),
-        ]
 
 
 class ActionDefaultFallback(SupportAction):

@@ -7,14 +7,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, event, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.database import normalize_database_url, prepare_database
+from bot.database import create_engine
 from bot.errors import ConfigurationError, StoreError
 from bot.store import schema
 from bot.store.models import (
@@ -55,7 +54,7 @@ class SupportStore:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = _create_engine(self.url)
+            self._engine = create_engine(self.url)
         return self._engine
 
     def today(self) -> date:
@@ -345,6 +344,23 @@ class SupportStore:
                 .values(status="resolved", updated_at=datetime.utcnow())
             )
 
+    def contacts_since(
+        self, customer_key: str, customer_id: str | None = None, days: int = 7
+    ) -> int:
+        """Cases the customer opened (any channel id, or their store id) in `days` days."""
+        since = datetime.utcnow() - timedelta(days=days)
+        who = schema.cases.c.customer_key == customer_key
+        if customer_id:
+            who = who | (schema.cases.c.customer_id == customer_id)
+        with self._begin() as c:
+            return int(
+                c.execute(
+                    select(func.count())
+                    .select_from(schema.cases)
+                    .where(and_(who, schema.cases.c.created_at >= since))
+                ).scalar_one()
+            )
+
     def cases_for_customer(self, customer_key: str) -> list[Case]:
         with self._begin() as c:
             rows = c.execute(
@@ -371,24 +387,6 @@ class SupportStore:
 
 def is_order_number(text: str) -> bool:
     return bool(ORDER_NUMBER_PATTERN.match(text))
-
-
-def _create_engine(url: str) -> Engine:
-    url = normalize_database_url(url)
-    prepare_database(url)
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
 
 
 def _redact(url: str) -> str:

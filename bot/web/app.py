@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +18,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.settings import PROJECT_ROOT, Settings
+from bot.web.console import Console
+from bot.web.rasa_client import RasaConversations, RasaUnavailable
 from bot.web.transcript import transcript_from_events
+from routing.accounts import Accounts
+from routing.queue import HandoffQueue
 
 HERE = Path(__file__).resolve().parent
 VENDOR_FILES = {
@@ -37,6 +40,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
     )
+
+    rasa = RasaConversations(settings.rasa_url, settings.rasa_api_token)
 
     def client_config() -> dict[str, Any]:
         return {
@@ -77,27 +82,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return error_response(
                 400, "invalid_session_id", "Session ids are 8-64 letters or digits."
             )
-        url = f"{settings.rasa_url}/conversations/{session_id}/tracker"
         try:
-            async with httpx.AsyncClient(timeout=10.0) as client:
-                reply = await client.get(
-                    url, params={"include_events": "ALL", "token": settings.rasa_api_token}
-                )
-        except httpx.HTTPError as e:
-            return error_response(
-                503,
-                "rasa_unavailable",
-                f"The Rasa server at {settings.rasa_url} is unreachable ({e}).",
-            )
-        if reply.status_code != 200:
-            return error_response(502, "rasa_error", f"Rasa answered {reply.status_code}.")
-        return JSONResponse({"messages": transcript_from_events(reply.json().get("events", []))})
+            tracker = await rasa.tracker(session_id)
+        except RasaUnavailable as e:
+            return error_response(503, "rasa_unavailable", str(e))
+        return JSONResponse({"messages": transcript_from_events(tracker.get("events", []))})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return error_response(exc.status_code, "http_error", str(exc.detail))
 
+    console = Console(
+        settings,
+        HandoffQueue(settings.store_url),
+        Accounts(settings.store_url),
+        rasa,
+        lambda name, context: templates.get_template(name).render(**context),
+    )
     routes = [
+        *console.routes(),
         Route("/", chat_page),
         Route("/chat.json", chat_config),
         Route("/health", health),
@@ -107,4 +110,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.settings = settings
+    app.state.console = console
     return app

@@ -20,6 +20,8 @@ def transcript_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]
         elif kind == "bot":
             data = event.get("data") or {}
             custom = data.get("custom") or {}
+            if isinstance(custom, dict) and isinstance(custom.get("data"), dict):
+                custom = custom["data"]  # socket.io payloads are wrapped in "data"
             agent = custom.get("agent_name") if isinstance(custom, dict) else None
             text = event.get("text") or (custom.get("text") if isinstance(custom, dict) else None)
             if not text:

@@ -126,3 +126,15 @@ def test_config_rejects_unknown_settings_and_inverted_thresholds() -> None:
     with pytest.raises(ValueError, match="empathize_release"):
         RoutingConfig.from_dict({"empathize_at": 0.9, "escalate_at": 0.8})
     assert RoutingConfig.from_dict({"escalate_at": 0.7}).escalate_at == 0.7
+
+
+def test_an_urgent_sounding_issue_the_bot_settles_itself_does_not_jump_the_queue() -> None:
+    duplicate = Turn("I was charged twice for my order", 0.3, urgency=0.96, issue="charged_twice")
+    fraud = Turn(
+        "someone used my card in another country", 0.3, urgency=0.96, issue="unknown_charge"
+    )
+
+    assert decide([duplicate]).action != "escalate"
+    assert decide([fraud]).priority == "urgent"
+    custom = RoutingConfig.from_dict({"self_service_issues": []})
+    assert decide([duplicate], config=custom).priority == "urgent"

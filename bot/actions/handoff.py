@@ -1,0 +1,230 @@
+"""Handing a conversation to a person, and relaying what the customer writes meanwhile.
+
+`action_contact_human` runs when the customer asks for a person or when the routing
+policy escalates (distress, urgency, failed answers). It records a case, builds the
+handoff summary from the tracker, opens the handoff with the configured backend (the
+agent console by default) and tells the customer their place in the queue and the
+estimated wait. From then on the routing policy keeps the bot silent and sends every
+customer message to `action_relay_to_agent`, until the agent resolves the conversation
+or hands it back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.base import SupportAction, customer_key, get_store, request_done
+from bot.constants import (
+    ACTION_CONTACT_HUMAN,
+    ACTION_RELAY_TO_AGENT,
+    EMOTION,
+    REQUESTED_SLOT,
+    SLOT_CONTACTS_7D,
+    SLOT_CUSTOMER_ID,
+    SLOT_CUSTOMER_NAME,
+    SLOT_CUSTOMER_TIER,
+    SLOT_EMAIL,
+    SLOT_HANDOFF_REFERENCE,
+    SLOT_HANDOFF_STATUS,
+    SLOT_OPEN_CASE_ID,
+    SLOT_ORDER_NUMBER,
+    SLOT_ROUTING_DECISION,
+)
+from bot.errors import StoreError
+from bot.settings import Settings
+from bot.store.models import CASE_HUMAN_REQUEST
+from bot.web.transcript import transcript_from_events
+from routing.backends import backend_from_settings
+from routing.decision import NORMAL, RoutingConfig
+from routing.handoff import (
+    WAITING,
+    CustomerMessage,
+    HandoffBackend,
+    HandoffError,
+    HandoffRequest,
+    HandoffTicket,
+    UnknownHandoff,
+)
+from routing.skills import QUEUE_TITLES, queue_for
+from routing.summary import ConversationContext, ExtractiveSummarizer, Summarizer
+
+logger = logging.getLogger(__name__)
+
+_backend: HandoffBackend | None = None
+_summarizer: Summarizer = ExtractiveSummarizer()
+
+
+def get_backend() -> HandoffBackend:
+    """The process-wide handoff backend (HANDOFF_BACKEND), built on first use."""
+    global _backend
+    if _backend is None:
+        _backend = backend_from_settings(Settings.load())
+    return _backend
+
+
+def set_backend(backend: HandoffBackend | None) -> None:
+    """Replace the process-wide backend (tests)."""
+    global _backend
+    _backend = backend
+
+
+def build_request(tracker: Tracker) -> HandoffRequest:
+    """The handoff request for the conversation in `tracker`: decision, profile, summary."""
+    decision = tracker.get_slot(SLOT_ROUTING_DECISION) or {}
+    if decision.get("action") != "escalate":  # e.g. the "talk to a person" button
+        intents = [
+            (e.get("parse_data") or {}).get("intent", {}).get("name")
+            for e in tracker.events
+            if e.get("event") == "user"
+        ]
+        decision = {
+            "explanation": "asked for a person",
+            "priority": NORMAL,
+            "queue": queue_for(intents),
+            "distress": 0.0,
+            "wait_target_seconds": RoutingConfig().wait_target_seconds[NORMAL],
+        }
+    profile: dict[str, Any] = {
+        "name": tracker.get_slot(SLOT_CUSTOMER_NAME),
+        "tier": tracker.get_slot(SLOT_CUSTOMER_TIER),
+        "contacts_7d": tracker.get_slot(SLOT_CONTACTS_7D),
+    }
+    try:
+        cases = get_store().cases_for_customer(customer_key(tracker))
+        profile["open_cases"] = ", ".join(
+            f"#{c.id} {c.kind.replace('_', ' ')}" for c in cases if c.status == "open"
+        )
+    except StoreError:
+        logger.exception("handoff: the store failed; the summary goes without open cases")
+    context = ConversationContext.from_events(tracker.events, tracker.slots, profile)
+    summary = _summarizer.summarize(context, str(decision.get("explanation") or ""))
+    return HandoffRequest(
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "rest",
+        queue=str(decision.get("queue") or queue_for([])),
+        priority=str(decision.get("priority") or NORMAL),
+        reason=str(decision.get("explanation") or "asked for a person"),
+        distress=float(decision.get("distress") or 0.0),
+        wait_target_seconds=int(decision.get("wait_target_seconds") or 600),
+        summary=summary.as_dict(),
+        summary_text=summary.as_text(),
+        customer_key=customer_key(tracker),
+        customer_name=tracker.get_slot(SLOT_CUSTOMER_NAME),
+        customer_email=tracker.get_slot(SLOT_EMAIL),
+        transcript=transcript_from_events(list(tracker.events)),
+    )
+
+
+def waiting_message(ticket: HandoffTicket, queue: str, priority: str) -> str:
+    team = QUEUE_TITLES.get(queue, "support").lower()
+    text = f"I'm bringing in a person from our {team} team. "
+    if ticket.position is not None:
+        place = "next in line" if ticket.position == 1 else f"number {ticket.position} in line"
+        text += f"You're {place}"
+        if ticket.estimated_wait_seconds is not None:
+            text += f", and the estimated wait is {describe_wait(ticket.estimated_wait_seconds)}"
+        text += ". "
+    else:
+        text += "They'll be with you as soon as possible. "
+    if priority == "urgent":
+        text += "I've marked this as urgent. "
+    return text + (
+        "They'll see everything we've discussed, so you won't have to repeat yourself — and "
+        "anything you write meanwhile goes straight to them."
+    )
+
+
+def describe_wait(seconds: int) -> str:
+    if seconds < 90:
+        return "about a minute"
+    return f"about {round(seconds / 60)} minutes"
+
+
+class ActionContactHuman(SupportAction):
+    """Hand the conversation to a person: case, summary, queue, and what to expect."""
+
+    empathetic = False
+
+    def name(self) -> str:
+        return ACTION_CONTACT_HUMAN
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        request = build_request(tracker)
+        events: list[dict[str, Any]] = [
+            ActiveLoop(None),
+            SlotSet(REQUESTED_SLOT, None),
+            *request_done(),
+        ]
+        case_id = None
+        try:
+            case = get_store().open_case(
+                customer_key(tracker),
+                CASE_HUMAN_REQUEST,
+                f"Handed to a person ({request.reason}): {request.summary.get('issue', '')}",
+                order_number=tracker.get_slot(SLOT_ORDER_NUMBER),
+                customer_id=tracker.get_slot(SLOT_CUSTOMER_ID),
+            )
+            case_id = case.id
+            events.append(SlotSet(SLOT_OPEN_CASE_ID, case.id))
+        except StoreError:
+            logger.exception("handoff: could not record the case")
+        try:
+            ticket = await get_backend().open(request)
+        except HandoffError as e:
+            logger.error("handoff of %s failed: %s", tracker.sender_id, e)
+            logged = f" I've logged your request (case #{case_id})." if case_id else ""
+            dispatcher.utter_message(
+                text="I'm sorry — I can't reach our support team's queue right now."
+                + logged
+                + " Please try again in a few minutes, or use one of these:"
+            )
+            dispatcher.utter_message(response="utter_contact_options")
+            return events
+        dispatcher.utter_message(text=waiting_message(ticket, request.queue, request.priority))
+        return [
+            *events,
+            SlotSet(SLOT_HANDOFF_STATUS, WAITING),
+            SlotSet(SLOT_HANDOFF_REFERENCE, ticket.reference),
+        ]
+
+
+class ActionRelayToAgent(SupportAction):
+    """A customer message while a person holds the conversation: pass it on, say nothing."""
+
+    empathetic = False
+
+    def name(self) -> str:
+        return ACTION_RELAY_TO_AGENT
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        latest = tracker.latest_message or {}
+        text = latest.get("text") or ""
+        reference = tracker.get_slot(SLOT_HANDOFF_REFERENCE)
+        if not text or text.startswith("/") or not reference:
+            return []
+        message = CustomerMessage(text, time.time(), dict(latest.get(EMOTION) or {}))
+        try:
+            await get_backend().relay(str(reference), message)
+        except UnknownHandoff:
+            # The handoff was closed elsewhere: the bot takes the conversation back.
+            logger.warning("relay: handoff %s is gone; the bot answers again", reference)
+            dispatcher.utter_message(
+                text="It looks like our team closed your earlier conversation. I'm the "
+                "virtual assistant — how can I help?"
+            )
+            return [SlotSet(SLOT_HANDOFF_STATUS, None), SlotSet(SLOT_HANDOFF_REFERENCE, None)]
+        except HandoffError:
+            # Still in the tracker, so the agent sees it in the transcript.
+            logger.exception("relay: could not pass a message of %s on", tracker.sender_id)
+        return []

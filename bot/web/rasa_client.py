@@ -1,0 +1,98 @@
+"""`RasaConversations`: what the web front asks of the Rasa server's HTTP API.
+
+Agent messages reach the customer through Rasa: they are appended to the conversation
+as bot events with `execute_side_effects`, so Rasa sends them on the customer's latest
+input channel (the web chat's socket.io today, any output channel later) and stores
+them in the tracker, where the transcript and the bot find them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from bot.constants import CUSTOM_AGENT_NAME, CUSTOM_SENDER, CUSTOM_TEXT, SENDER_AGENT
+
+
+class RasaUnavailable(Exception):
+    """The Rasa server could not be reached or refused the request."""
+
+
+class RasaConversations:
+    def __init__(
+        self, rasa_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.rasa_url = rasa_url.rstrip("/")
+        self.token = token
+        self.transport = transport
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=15.0, transport=self.transport)
+
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        url = f"{self.rasa_url}/conversations/{conversation_id}/tracker"
+        try:
+            async with self._client() as client:
+                reply = await client.get(url, params={"include_events": "ALL", "token": self.token})
+        except httpx.HTTPError as e:
+            raise RasaUnavailable(
+                f"The Rasa server at {self.rasa_url} is unreachable ({e})."
+            ) from e
+        if reply.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered {reply.status_code} for {url}.")
+        data: dict[str, Any] = reply.json()
+        return data
+
+    async def append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        """Append `events` and send their bot messages on the customer's channel."""
+        url = f"{self.rasa_url}/conversations/{conversation_id}/tracker/events"
+        try:
+            async with self._client() as client:
+                reply = await client.post(
+                    url,
+                    params={
+                        "token": self.token,
+                        "output_channel": "latest",
+                        "execute_side_effects": "true",
+                    },
+                    json=events,
+                )
+        except httpx.HTTPError as e:
+            raise RasaUnavailable(
+                f"The Rasa server at {self.rasa_url} is unreachable ({e}); the message was "
+                "not delivered. Try again in a moment."
+            ) from e
+        if reply.status_code != 200:
+            raise RasaUnavailable(
+                f"Rasa refused the events for {conversation_id} ({reply.status_code}: "
+                f"{reply.text[:200]})."
+            )
+
+
+def agent_message(text: str, agent_name: str) -> dict[str, Any]:
+    """A bot event that the web chat shows as a person's message."""
+    return {
+        "event": "bot",
+        "timestamp": time.time(),
+        "text": None,
+        "data": {
+            "custom": {
+                "data": {
+                    CUSTOM_SENDER: SENDER_AGENT,
+                    CUSTOM_AGENT_NAME: agent_name,
+                    CUSTOM_TEXT: text,
+                }
+            }
+        },
+        "metadata": {CUSTOM_AGENT_NAME: agent_name},
+    }
+
+
+def bot_message(text: str) -> dict[str, Any]:
+    return {"event": "bot", "timestamp": time.time(), "text": text, "data": {}, "metadata": {}}
+
+
+def slot(name: str, value: Any) -> dict[str, Any]:
+    return {"event": "slot", "timestamp": time.time(), "name": name, "value": value}

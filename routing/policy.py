@@ -1,0 +1,178 @@
+"""`RoutingPolicy`: the routing decision as a Rasa dialogue policy.
+
+After every customer message the policy reads the conversation (emotion scores in each
+user turn's parse data, failed answers, intents) and the customer's tier and recent
+contacts from slots, calls `routing.decide`, and stores the decision in the
+`routing_decision` slot, so every decision is explainable afterwards from the tracker.
+
+- escalate: it predicts `action_contact_human` with confidence 1 and a priority above
+  the RulePolicy's, so the handoff wins over any rule;
+- empathize: it sets the `tone` slot to "empathetic" (kept until distress falls below
+  the release threshold) and leaves the next action to the other policies, whose
+  responses have empathetic variants;
+- while a person holds the conversation (`handoff_status` waiting or claimed) it keeps
+  the bot silent: each customer message goes to `action_relay_to_agent`, then the bot
+  listens.
+
+Thresholds and weights are the policy's options in config.yml (see `RoutingConfig`).
+Nothing is learned, so training only records the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.constants import (
+    ACTION_CONTACT_HUMAN,
+    ACTION_RELAY_TO_AGENT,
+    SLOT_CONTACTS_7D,
+    SLOT_CUSTOMER_TIER,
+    SLOT_HANDOFF_STATUS,
+    SLOT_KB_OUTCOME,
+    SLOT_ROUTING_DECISION,
+    SLOT_TONE,
+    TONE_EMPATHETIC,
+)
+from nlu.distress import FAILED_ACTIONS, Turn, turns_from_events
+from routing.decision import EMPATHIZE, ESCALATE, Customer, Decision, RoutingConfig, decide
+from routing.handoff import SILENT_STATUSES
+
+logger = logging.getLogger(__name__)
+
+POLICY_PRIORITY = 7  # above RulePolicy (6): a handoff or the silence wins over any rule
+CONFIG_FILE = "routing.json"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class RoutingPolicy(Policy):
+    """Escalate, soften the tone, or stay silent while a person holds the conversation."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"priority": POLICY_PRIORITY}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Any = None,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        settings = {k: v for k, v in config.items() if k in RoutingConfig.__dataclass_fields__}
+        settings.update(
+            {"distress": config["distress"]} if isinstance(config.get("distress"), dict) else {}
+        )
+        try:
+            self.routing = RoutingConfig.from_dict(settings)
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"RoutingPolicy in config.yml: {e} Fix the policy's options and retrain."
+            ) from e
+
+    def train(
+        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
+        with self._model_storage.write_to(self._resource) as path:
+            (path / CONFIG_FILE).write_text(json.dumps({"priority": self.priority}))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> RoutingPolicy:
+        return cls(config, model_storage, resource, execution_context)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        abstain = self._default_predictions(domain)
+        last = _last_step(tracker)
+        held = tracker.get_slot(SLOT_HANDOFF_STATUS) in SILENT_STATUSES
+
+        if isinstance(last, UserUttered):
+            if held:
+                return self._predict(domain, ACTION_RELAY_TO_AGENT)
+            decision = self.decide(tracker)
+            events = [SlotSet(SLOT_ROUTING_DECISION, decision.as_dict())]
+            empathetic = decision.action == EMPATHIZE
+            if empathetic != (tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC):
+                events.append(SlotSet(SLOT_TONE, TONE_EMPATHETIC if empathetic else None))
+            if decision.action == ESCALATE:
+                return self._predict(domain, ACTION_CONTACT_HUMAN, events)
+            return self._prediction(abstain, events=events)
+
+        if isinstance(last, ActionExecuted) and last.action_name in (
+            ACTION_RELAY_TO_AGENT,
+            ACTION_CONTACT_HUMAN,
+        ):
+            return self._predict(domain, ACTION_LISTEN_NAME)
+        return self._prediction(abstain)
+
+    def decide(self, tracker: DialogueStateTracker) -> Decision:
+        """The decision after the latest customer message of `tracker`."""
+        turns = conversation_turns(tracker)
+        contacts = tracker.get_slot(SLOT_CONTACTS_7D)
+        customer = Customer(
+            tier=str(tracker.get_slot(SLOT_CUSTOMER_TIER) or "standard"),
+            contacts_7d=int(contacts) if isinstance(contacts, (int, float)) else 0,
+        )
+        return decide(turns, customer, tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC, self.routing)
+
+    def _predict(
+        self, domain: Domain, action: str, events: list[Any] | None = None
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action)] = 1.0
+        return self._prediction(probabilities, events=events or [])
+
+
+def conversation_turns(tracker: DialogueStateTracker) -> list[Turn]:
+    """Customer turns of the current session since the last handoff ended (a handed-back
+    conversation starts afresh: what a person already dealt with does not count again)."""
+    relevant: list[dict[str, Any]] = []
+    for event in tracker.events:
+        if isinstance(event, SessionStarted):
+            relevant.clear()
+        elif isinstance(event, SlotSet):
+            if event.key == SLOT_HANDOFF_STATUS and event.value not in SILENT_STATUSES:
+                relevant.clear()
+            elif event.key == SLOT_KB_OUTCOME:
+                relevant.append(event.as_dict())
+        elif isinstance(event, UserUttered) or (
+            isinstance(event, ActionExecuted) and event.action_name in FAILED_ACTIONS
+        ):
+            relevant.append(event.as_dict())
+    return turns_from_events(relevant)
+
+
+def _last_step(tracker: DialogueStateTracker) -> ActionExecuted | UserUttered | None:
+    for event in reversed(tracker.events):
+        if isinstance(event, (ActionExecuted, UserUttered)):
+            return event
+    return None

@@ -1,0 +1,215 @@
+"""The agent console's API, in process, with a fake Rasa server behind it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from bot.settings import Settings
+from bot.web.app import create_app
+from bot.web.console import SESSION_COOKIE
+from routing.accounts import AGENT, LEAD
+from tests.routing.test_backends import make_request
+
+TOKEN = "console-test-token"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+class FakeRasa:
+    """Records the events the console appends; can be switched off."""
+
+    def __init__(self) -> None:
+        self.appended: list[tuple[str, list[dict]]] = []
+        self.down = False
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        assert request.url.params["output_channel"] == "latest"
+        assert request.url.params["execute_side_effects"] == "true"
+        conversation = request.url.path.split("/")[2]
+        self.appended.append((conversation, json.loads(request.content)))
+        return httpx.Response(200, json={"events": []})
+
+    def events(self, conversation: str) -> list[dict]:
+        return [e for c, events in self.appended if c == conversation for e in events]
+
+
+@pytest.fixture
+def console(tmp_path: Path):
+    settings = Settings.load(
+        environ={"DATA_DIR": str(tmp_path), "RASA_API_TOKEN": TOKEN}, dotenv=tmp_path / "x"
+    )
+    app = create_app(settings)
+    rasa = FakeRasa()
+    app.state.console.rasa.transport = httpx.MockTransport(rasa.handle)
+    accounts = app.state.console.accounts
+    accounts.add_user("dana", "password123", AGENT, "Dana")
+    accounts.add_user("sam", "password123", AGENT, "Sam")
+    accounts.add_user("lee", "password123", LEAD, "Lee")
+    return app, rasa
+
+
+def signed_in(app, username: str) -> TestClient:
+    client = TestClient(app)
+    reply = client.post(
+        "/api/console/login", json={"username": username, "password": "password123"}
+    )
+    assert reply.status_code == 200, reply.text
+    return client
+
+
+def open_handoff(app, conversation: str = "conv-1", **overrides) -> int:
+    internal = TestClient(app)
+    reply = internal.post(
+        "/internal/handoffs",
+        json=make_request(conversation, **overrides).as_dict(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["position"] == 1
+    return int(reply.json()["reference"])
+
+
+def test_everything_needs_a_signed_in_agent(console) -> None:
+    app, _ = console
+    anonymous = TestClient(app)
+    for path in ("/api/console/me", "/api/console/queue", "/api/console/handoffs/1"):
+        reply = anonymous.get(path)
+        assert reply.status_code == 401 and reply.json()["error"] == "not_signed_in"
+    bad = anonymous.post("/api/console/login", json={"username": "dana", "password": "nope"})
+    assert bad.status_code == 401 and bad.json()["message"] == "Wrong username or password."
+    assert anonymous.post("/api/console/login", content=b"{oops").status_code == 400
+    assert anonymous.get("/console").status_code == 200  # the sign-in page itself
+
+
+def test_the_session_cookie_is_http_only_and_strict(console) -> None:
+    app, _ = console
+    reply = TestClient(app).post(
+        "/api/console/login", json={"username": "dana", "password": "password123"}
+    )
+    cookie = reply.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert reply.json()["user"] == {"username": "dana", "display_name": "Dana", "role": "agent"}
+
+
+def test_the_internal_api_needs_the_token(console) -> None:
+    app, _ = console
+    reply = TestClient(app).post("/internal/handoffs", json=make_request("x").as_dict())
+    assert reply.status_code == 401 and "RASA_API_TOKEN" in reply.json()["message"]
+    reply = TestClient(app).post(
+        "/internal/handoffs",
+        json={"queue": "billing"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert reply.status_code == 400 and "missing" in reply.json()["message"]
+
+
+def test_queue_lists_open_handoffs_in_priority_order(console) -> None:
+    app, _ = console
+    open_handoff(app, "calm", priority="normal")
+    open_handoff(app, "fraud", priority="urgent", queue="account_security")
+    entries = signed_in(app, "dana").get("/api/console/queue").json()["handoffs"]
+    assert [e["conversation_id"] for e in entries] == ["fraud", "calm"]
+    assert entries[0]["wait_target_seconds"] == 180 and entries[0]["over_target"] is False
+    assert entries[0]["issue"].startswith("Late or missing delivery")
+
+
+def test_claim_reply_note_and_resolve(console) -> None:
+    app, rasa = console
+    handoff = open_handoff(app, "conv-flow")
+    dana = signed_in(app, "dana")
+
+    claimed = dana.post(f"/api/console/handoffs/{handoff}/claim")
+    assert claimed.status_code == 200 and claimed.json()["handoff"]["agent"] == "dana"
+    assert {"event": "slot", "name": "handoff_status", "value": "claimed"}.items() <= (
+        rasa.events("conv-flow")[0].items()
+    )
+    sent = dana.post(f"/api/console/handoffs/{handoff}/messages", json={"text": "Hi, I'm on it"})
+    assert sent.status_code == 201
+    bot_event = rasa.events("conv-flow")[-1]
+    assert bot_event["event"] == "bot"
+    assert bot_event["data"]["custom"]["data"] == {
+        "sender": "agent",
+        "agent_name": "Dana",
+        "text": "Hi, I'm on it",
+    }
+    dana.post(f"/api/console/handoffs/{handoff}/notes", json={"text": "refund approved"})
+
+    view = dana.get(f"/api/console/handoffs/{handoff}").json()
+    kinds = [(m["sender"], m["text"]) for m in view["messages"]]
+    assert ("agent", "Hi, I'm on it") in kinds and ("note", "refund approved") in kinds
+    assert view["handoff"]["summary"]["next_step"]
+
+    resolved = dana.post(f"/api/console/handoffs/{handoff}/resolve")
+    assert resolved.status_code == 200 and resolved.json()["handoff"]["status"] == "resolved"
+    slots = {e["name"]: e["value"] for e in rasa.events("conv-flow") if e["event"] == "slot"}
+    assert slots["handoff_status"] == "resolved" and slots["failed_answers"] == 0
+    assert dana.get("/api/console/queue").json()["handoffs"] == []
+
+
+def test_a_second_agent_cannot_claim_read_or_answer_a_held_conversation(console) -> None:
+    app, _ = console
+    handoff = open_handoff(app, "conv-held")
+    dana, sam, lee = (signed_in(app, name) for name in ("dana", "sam", "lee"))
+    assert dana.post(f"/api/console/handoffs/{handoff}/claim").status_code == 200
+
+    late = sam.post(f"/api/console/handoffs/{handoff}/claim")
+    assert late.status_code == 409 and "dana already holds" in late.json()["message"]
+    assert sam.get(f"/api/console/handoffs/{handoff}").status_code == 403
+    refused = sam.post(f"/api/console/handoffs/{handoff}/messages", json={"text": "hi"})
+    assert refused.status_code == 409 and refused.json()["error"] == "not_held"
+    assert lee.get(f"/api/console/handoffs/{handoff}").status_code == 200  # leads see all
+
+
+def test_replies_that_cannot_be_delivered_say_so_and_are_not_stored(console) -> None:
+    app, rasa = console
+    handoff = open_handoff(app, "conv-down")
+    dana = signed_in(app, "dana")
+    dana.post(f"/api/console/handoffs/{handoff}/claim")
+    rasa.down = True
+    reply = dana.post(f"/api/console/handoffs/{handoff}/messages", json={"text": "hello"})
+    assert reply.status_code == 503 and "not delivered" in reply.json()["message"]
+    agent_lines = [
+        m
+        for m in dana.get(f"/api/console/handoffs/{handoff}").json()["messages"]
+        if m["sender"] == "agent"
+    ]
+    assert agent_lines == []
+    assert (
+        dana.post(f"/api/console/handoffs/{handoff}/messages", json={"text": " "}).status_code
+        == 400
+    )
+
+
+def test_hand_back_tells_the_customer_the_bot_is_back(console) -> None:
+    app, rasa = console
+    handoff = open_handoff(app, "conv-back")
+    dana = signed_in(app, "dana")
+    dana.post(f"/api/console/handoffs/{handoff}/claim")
+    assert dana.post(f"/api/console/handoffs/{handoff}/handback").status_code == 200
+    events = rasa.events("conv-back")
+    assert {"name": "handoff_status", "value": "handed_back"}.items() <= events[-4].items()
+    assert "handed our conversation back" in events[-1]["text"]
+
+
+def test_customer_text_is_stored_verbatim_for_the_page_to_escape(console) -> None:
+    app, _ = console
+    handoff = open_handoff(app, "conv-xss", customer_name=HOSTILE)
+    reply = TestClient(app).post(
+        f"/internal/handoffs/{handoff}/messages",
+        json={"text": HOSTILE, "timestamp": 1.0, "emotion": {"frustration": 0.4}},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert reply.status_code == 201
+    view = signed_in(app, "dana").get(f"/api/console/handoffs/{handoff}").json()
+    assert view["handoff"]["customer_name"] == HOSTILE
+    assert view["messages"][-1]["text"] == HOSTILE
+    page = TestClient(app).get("/console").text
+    assert "innerHTML" not in TestClient(app).get("/static/console.js").text
+    assert HOSTILE not in page

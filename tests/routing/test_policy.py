@@ -1,0 +1,132 @@
+"""`RoutingPolicy` inside Rasa: what it predicts and which events it stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.settings import PROJECT_ROOT
+from routing.policy import RoutingPolicy
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(PROJECT_ROOT / "bot" / "domain.yml")
+
+
+def policy(tmp_path: Path, **config) -> RoutingPolicy:
+    return RoutingPolicy(
+        {**RoutingPolicy.get_default_config(), **config},
+        LocalModelStorage(tmp_path),
+        Resource("routing"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+
+def user(text: str, intent: str = "order_status", frustration: float = 0.1, urgency: float = 0.0):
+    return UserUttered(
+        text,
+        {"name": intent, "confidence": 0.9},
+        parse_data={
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [],
+            "text": text,
+            "emotion": {
+                "sentiment": {"negative": frustration, "neutral": 1 - frustration, "positive": 0},
+                "frustration": frustration,
+                "urgency": urgency,
+            },
+        },
+    )
+
+
+def tracker(domain: Domain, *events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(
+        "someone", [ActionExecuted(ACTION_LISTEN_NAME), *events], domain.slots
+    )
+
+
+def predicted(prediction, domain: Domain) -> str | None:
+    best = max(prediction.probabilities)
+    return domain.action_names_or_texts[prediction.probabilities.index(best)] if best else None
+
+
+def stored_decision(prediction) -> dict:
+    return next(e.value for e in prediction.events if e.key == "routing_decision")
+
+
+def test_asking_for_a_person_wins_over_the_rules(tmp_path: Path, domain: Domain) -> None:
+    p = policy(tmp_path)
+    prediction = p.predict_action_probabilities(
+        tracker(domain, user("I want to talk to a human", "request_human")), domain
+    )
+    assert predicted(prediction, domain) == "action_contact_human"
+    assert p.priority > 6  # above the RulePolicy
+    assert stored_decision(prediction)["explanation"].startswith("asked for a person")
+
+
+def test_a_calm_turn_stores_its_decision_and_leaves_the_answer_to_other_policies(
+    tmp_path: Path, domain: Domain
+) -> None:
+    prediction = policy(tmp_path).predict_action_probabilities(
+        tracker(domain, user("where is my order")), domain
+    )
+    assert predicted(prediction, domain) is None
+    assert stored_decision(prediction)["action"] == "continue"
+
+
+def test_elevated_distress_turns_the_tone_empathetic_and_keeps_it(
+    tmp_path: Path, domain: Domain
+) -> None:
+    p = policy(tmp_path)
+    first = [user("where is it", frustration=0.3), user("ugh", frustration=0.75)]
+    prediction = p.predict_action_probabilities(tracker(domain, *first), domain)
+    assert SlotSet("tone", "empathetic") in prediction.events
+    calmer = user("ok thanks", "thanks", frustration=0.25)
+    kept = p.predict_action_probabilities(
+        tracker(domain, *first, SlotSet("tone", "empathetic"), calmer), domain
+    )
+    decision = stored_decision(kept)
+    assert 0.35 <= decision["distress"] < 0.5
+    assert decision["action"] == "empathize"  # hysteresis: below the entry, above release
+    assert not any(e.key == "tone" for e in kept.events)
+    fresh = p.predict_action_probabilities(tracker(domain, *first, calmer), domain)
+    assert stored_decision(fresh)["action"] == "continue"  # never empathetic: stays calm
+
+
+def test_while_a_person_holds_the_conversation_the_bot_only_relays(
+    tmp_path: Path, domain: Domain
+) -> None:
+    p = policy(tmp_path)
+    held = tracker(domain, SlotSet("handoff_status", "claimed"), user("hello?"))
+    assert predicted(p.predict_action_probabilities(held, domain), domain) == (
+        "action_relay_to_agent"
+    )
+    held.update(ActionExecuted("action_relay_to_agent"))
+    assert predicted(p.predict_action_probabilities(held, domain), domain) == ACTION_LISTEN_NAME
+
+
+def test_a_handed_back_conversation_starts_afresh(tmp_path: Path, domain: Domain) -> None:
+    angry = [user(f"this is awful {i}", frustration=0.95) for i in range(4)]
+    back = tracker(
+        domain,
+        *angry,
+        SlotSet("handoff_status", "waiting"),
+        SlotSet("handoff_status", "handed_back"),
+        user("thanks, one more question about returns", "return_item", frustration=0.1),
+    )
+    prediction = policy(tmp_path).predict_action_probabilities(back, domain)
+    assert stored_decision(prediction)["action"] == "continue"
+
+
+def test_bad_thresholds_name_the_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"config\.yml"):
+        policy(tmp_path, escalate_at=0.3, empathize_at=0.5)
