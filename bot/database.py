@@ -6,6 +6,9 @@ Shared by the tracker store and the sample store so that both accept the same UR
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +93,36 @@ def create_engine(url: str) -> sa.engine.Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """One database URL, opened on first use, with `metadata`'s tables created then.
+
+    Cheap to construct (nothing touches the disk or the network until `engine` is read);
+    thread-safe. Shared by the handoff queue and the console accounts.
+    """
+
+    def __init__(self, url: str, metadata: sa.MetaData) -> None:
+        self.url = normalize_database_url(url)
+        self.metadata = metadata
+        self._engine: sa.engine.Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = create_engine(self.url)
+                self.metadata.create_all(self._engine)
+            return self._engine
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.engine.Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None

@@ -19,16 +19,13 @@ import hashlib
 import hmac
 import secrets
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
-from bot.database import create_engine, normalize_database_url
+from bot.database import Database
 
 AGENT = "agent"
 LEAD = "lead"
@@ -94,29 +91,15 @@ class Accounts:
     """Console users and their sessions, in the same database as the handoff queue."""
 
     def __init__(self, url: str) -> None:
-        self.url = normalize_database_url(url)
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-        # Checked against when a username does not exist, so timing does not tell.
-        self._dummy_hash = hash_password(secrets.token_hex(8))
+        self.db = Database(url, metadata)
 
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = create_engine(self.url)
-                metadata.create_all(self._engine)
-            return self._engine
-
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """Checked against when a username does not exist, so timing does not tell."""
+        return hash_password(secrets.token_hex(8))
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self.db.close()
 
     def add_user(
         self, username: str, password: str, role: str = AGENT, display_name: str | None = None
@@ -134,7 +117,7 @@ class Accounts:
                 f"The password has {len(password)} characters; use at least {MIN_PASSWORD_CHARS}."
             )
         user = User(name, (display_name or name.capitalize()).strip()[:120], role)
-        with self._begin() as c:
+        with self.db.begin() as c:
             if c.execute(sa.select(users.c.username).where(users.c.username == name)).first():
                 raise AccountError(
                     f"User {name!r} already exists. Pick another name, or use "
@@ -154,7 +137,7 @@ class Accounts:
     def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
             raise AccountError(f"Use at least {MIN_PASSWORD_CHARS} characters.")
-        with self._begin() as c:
+        with self.db.begin() as c:
             done = c.execute(
                 users.update()
                 .where(users.c.username == username.lower())
@@ -165,12 +148,12 @@ class Accounts:
             raise AccountError(f"There is no user {username!r}.")
 
     def list_users(self) -> list[User]:
-        with self._begin() as c:
+        with self.db.begin() as c:
             rows = c.execute(sa.select(users).order_by(users.c.username)).fetchall()
         return [User(r.username, r.display_name, r.role) for r in rows]
 
     def authenticate(self, username: str, password: str) -> User | None:
-        with self._begin() as c:
+        with self.db.begin() as c:
             row = c.execute(
                 sa.select(users).where(users.c.username == (username or "").strip().lower())
             ).first()
@@ -184,7 +167,7 @@ class Accounts:
     def start_session(self, user: User, seconds: int = SESSION_SECONDS) -> str:
         token = secrets.token_urlsafe(32)
         now = time.time()
-        with self._begin() as c:
+        with self.db.begin() as c:
             c.execute(sessions.delete().where(sessions.c.expires_at < now))
             c.execute(
                 sessions.insert().values(
@@ -196,7 +179,7 @@ class Accounts:
     def user_for_session(self, token: str | None) -> User | None:
         if not token:
             return None
-        with self._begin() as c:
+        with self.db.begin() as c:
             row = c.execute(
                 sa.select(users)
                 .join(sessions, sessions.c.username == users.c.username)
@@ -206,7 +189,7 @@ class Accounts:
         return User(row.username, row.display_name, row.role) if row is not None else None
 
     def end_session(self, token: str) -> None:
-        with self._begin() as c:
+        with self.db.begin() as c:
             c.execute(sessions.delete().where(sessions.c.token_hash == _token_hash(token)))
 
 

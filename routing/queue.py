@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import json
 import statistics
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from bot.database import create_engine, normalize_database_url
+from bot.database import Database
 from routing.decision import PRIORITIES
 from routing.handoff import (
     CLAIMED,
@@ -171,27 +168,10 @@ class HandoffQueue:
     """Open, list, claim, answer and close handoffs. Thread-safe; cheap to construct."""
 
     def __init__(self, url: str) -> None:
-        self.url = normalize_database_url(url)
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = create_engine(self.url)
-                metadata.create_all(self._engine)
-            return self._engine
-
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        self.db = Database(url, metadata)
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self.db.close()
 
     # --- Opening and relaying ---------------------------------------------------------
     def open(self, request: HandoffRequest, now: float | None = None) -> Placement:
@@ -212,7 +192,7 @@ class HandoffQueue:
             "summary": json.dumps(request.summary),
             "summary_text": request.summary_text,
         }
-        with self._begin() as c:
+        with self.db.begin() as c:
             existing = c.execute(
                 sa.select(handoffs).where(
                     handoffs.c.conversation_id == request.conversation_id,
@@ -264,7 +244,7 @@ class HandoffQueue:
         emotion: dict[str, Any] | None = None,
         now: float | None = None,
     ) -> HandoffMessage:
-        with self._begin() as c:
+        with self.db.begin() as c:
             if (
                 c.execute(sa.select(handoffs.c.id).where(handoffs.c.id == handoff_id)).first()
                 is None
@@ -274,7 +254,7 @@ class HandoffQueue:
 
     def relay(self, handoff_id: int, message: CustomerMessage) -> HandoffMessage:
         """A customer message that arrived while the conversation waits or is held."""
-        with self._begin() as c:
+        with self.db.begin() as c:
             row = c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
             if row is None or row.status not in SILENT_STATUSES:
                 raise UnknownHandoff(f"There is no open handoff {handoff_id}.")
@@ -307,14 +287,14 @@ class HandoffQueue:
 
     # --- Reading ----------------------------------------------------------------------
     def get(self, handoff_id: int) -> Handoff:
-        with self._begin() as c:
+        with self.db.begin() as c:
             row = c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
         if row is None:
             raise UnknownHandoff(f"There is no handoff {handoff_id}.")
         return _handoff_from_row(row)
 
     def open_for_conversation(self, conversation_id: str) -> Handoff | None:
-        with self._begin() as c:
+        with self.db.begin() as c:
             row = c.execute(
                 sa.select(handoffs).where(
                     handoffs.c.conversation_id == conversation_id,
@@ -327,7 +307,7 @@ class HandoffQueue:
         query = sa.select(messages).where(messages.c.handoff_id == handoff_id)
         if not include_notes:
             query = query.where(messages.c.sender != FROM_NOTE)
-        with self._begin() as c:
+        with self.db.begin() as c:
             rows = c.execute(query.order_by(messages.c.id)).fetchall()
         return [
             HandoffMessage(
@@ -344,7 +324,7 @@ class HandoffQueue:
 
     def waiting_and_held(self) -> list[Handoff]:
         """Open handoffs in queue order: priority, then the longest waiting first."""
-        with self._begin() as c:
+        with self.db.begin() as c:
             rows = c.execute(
                 sa.select(handoffs)
                 .where(handoffs.c.status.in_(SILENT_STATUSES))
@@ -353,7 +333,7 @@ class HandoffQueue:
         return [_handoff_from_row(r) for r in rows]
 
     def recent(self, limit: int = 100) -> list[Handoff]:
-        with self._begin() as c:
+        with self.db.begin() as c:
             rows = c.execute(
                 sa.select(handoffs).order_by(handoffs.c.id.desc()).limit(limit)
             ).fetchall()
@@ -361,7 +341,7 @@ class HandoffQueue:
 
     def placement(self, handoff_id: int) -> tuple[int, int]:
         """(place in its queue, estimated wait in seconds) of a waiting handoff."""
-        with self._begin() as c:
+        with self.db.begin() as c:
             handoff = _handoff(c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)))
             return self._placement(c, handoff)
 
@@ -399,7 +379,7 @@ class HandoffQueue:
     def claim(self, handoff_id: int, agent: str, now: float | None = None) -> bool:
         """Give the handoff to `agent` if it is still waiting; True for exactly one caller."""
         at = now or time.time()
-        with self._begin() as c:
+        with self.db.begin() as c:
             won = c.execute(
                 handoffs.update()
                 .where(handoffs.c.id == handoff_id, handoffs.c.status == WAITING)
@@ -414,7 +394,7 @@ class HandoffQueue:
         if status not in (RESOLVED, HANDED_BACK):
             raise HandoffError(f"A handoff ends as {RESOLVED} or {HANDED_BACK}, not {status!r}.")
         at = time.time()
-        with self._begin() as c:
+        with self.db.begin() as c:
             query = handoffs.update().where(
                 handoffs.c.id == handoff_id, handoffs.c.status.in_(SILENT_STATUSES)
             )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Coroutine, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +23,30 @@ from bot.store import SupportStore, load_seed
 # A fixed "today" keeps the store's relative dates (late by 4 days, ...) stable in tests.
 TODAY = date(2026, 11, 18)  # a Wednesday
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to completion in a thread of its own.
+
+    The session's Playwright browser keeps an event loop running in the main thread, so
+    `asyncio.run` there would fail once a browser test has run.
+    """
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coroutine))
+        except BaseException as e:  # re-raised in the test's thread
+            failure.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def free_port() -> int:

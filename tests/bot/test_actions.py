@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from bot.actions.session import ActionSessionStart
 from bot.actions.support import ActionDefaultFallback, consecutive_fallbacks
 from bot.store import SupportStore
 from bot.store.models import CASE_LATE_DELIVERY
+from tests.conftest import run_async
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def tracker(
 
 def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, t, {}))
+    events = run_async(action.run(dispatcher, t, {}))
     return dispatcher.messages, events
 
 
@@ -134,7 +134,7 @@ def test_email_must_match_the_order_and_links_the_customer(store) -> None:
 
 def test_verified_customer_skips_the_email_question() -> None:
     form = ValidateOrderLookupForm()
-    slots = asyncio.run(
+    slots = run_async(
         form.required_slots(
             ["order_number", "email"], CollectingDispatcher(), tracker({"customer_id": "C1001"}), {}
         )

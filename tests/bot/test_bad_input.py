@@ -9,7 +9,7 @@ import httpx
 import pytest
 import socketio
 
-from tests.conftest import RestChat
+from tests.conftest import RestChat, run_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -129,7 +129,7 @@ def test_socketio_rejects_empty_and_overlong_messages_politely(stack) -> None:
         await client.disconnect()
         return received
 
-    received = asyncio.run(talk())
+    received = run_async(talk())
     texts = [m["text"] for m in received]
     assert any("didn't receive any text" in t for t in texts)
     assert any("too long" in t and "20,000 characters" in t for t in texts)

@@ -18,7 +18,7 @@ import pytest
 import socketio
 
 from routing.accounts import AGENT, Accounts
-from tests.conftest import RestChat
+from tests.conftest import RestChat, run_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PASSWORD = "password123"
@@ -250,7 +250,7 @@ async def web_chat_session(stack, agents: list[str]) -> dict[str, Any]:
 def test_agent_reply_reaches_the_web_chat_and_the_bot_resumes_after_hand_back(
     stack, agents
 ) -> None:
-    outcome = asyncio.run(web_chat_session(stack, agents))
+    outcome = run_async(web_chat_session(stack, agents))
     assert outcome["silent"] == []
     assert outcome["relayed"] == ["thank you, where is order 10234?"]
     # The bot answers again, with the context: the order number the customer gave the

@@ -8,7 +8,6 @@ server is down) and async helpers that read what a person on the other side sees
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -26,6 +25,7 @@ from routing.handoff import (
     UnknownHandoff,
 )
 from routing.summary import HandoffSummary
+from tests.conftest import run_async
 from tests.routing.chatwoot_fake import (
     ACCOUNT_ID,
     BASE_URL,
@@ -98,62 +98,62 @@ def harness(request: pytest.FixtureRequest, tmp_path):
 
 # --- The contract ---------------------------------------------------------------------
 def test_open_returns_a_new_ticket_with_the_summary_visible(harness) -> None:
-    ticket = asyncio.run(harness.backend.open(make_request("conv-open-1")))
+    ticket = run_async(harness.backend.open(make_request("conv-open-1")))
 
     assert isinstance(ticket, HandoffTicket)
     assert ticket.backend == harness.backend.name
     assert isinstance(ticket.reference, str) and ticket.reference.strip()
     assert ticket.created is True
-    assert ISSUE in asyncio.run(harness.summary_of(ticket.reference))
+    assert ISSUE in run_async(harness.summary_of(ticket.reference))
 
 
 @pytest.mark.parametrize("priority", PRIORITIES)
 def test_open_sets_the_requested_priority(harness, priority: str) -> None:
-    ticket = asyncio.run(harness.backend.open(make_request(f"conv-{priority}", priority)))
+    ticket = run_async(harness.backend.open(make_request(f"conv-{priority}", priority)))
 
-    assert asyncio.run(harness.priority(ticket.reference)) == priority
+    assert run_async(harness.priority(ticket.reference)) == priority
 
 
 def test_opening_the_same_conversation_again_updates_its_handoff(harness) -> None:
-    first = asyncio.run(harness.backend.open(make_request("conv-again", "normal")))
-    second = asyncio.run(harness.backend.open(make_request("conv-again", "urgent")))
+    first = run_async(harness.backend.open(make_request("conv-again", "normal")))
+    second = run_async(harness.backend.open(make_request("conv-again", "urgent")))
 
     assert second.reference == first.reference
     assert (first.created, second.created) == (True, False)
 
 
 def test_different_conversations_get_different_references(harness) -> None:
-    one = asyncio.run(harness.backend.open(make_request("conv-a")))
-    other = asyncio.run(harness.backend.open(make_request("conv-b")))
+    one = run_async(harness.backend.open(make_request("conv-a")))
+    other = run_async(harness.backend.open(make_request("conv-b")))
 
     assert one.reference != other.reference
     assert other.created is True
 
 
 def test_relay_keeps_every_message_in_order_and_verbatim(harness) -> None:
-    ticket = asyncio.run(harness.backend.open(make_request("conv-relay")))
+    ticket = run_async(harness.backend.open(make_request("conv-relay")))
     texts = ["hello?? anyone there", HOSTILE, "order 10234, it's been 12 days"]
 
     async def relay_all() -> None:
         for i, text in enumerate(texts):
             await harness.backend.relay(ticket.reference, said(text, 1_700_000_100.0 + i))
 
-    asyncio.run(relay_all())
+    run_async(relay_all())
 
-    assert asyncio.run(harness.relayed_texts(ticket.reference)) == texts
+    assert run_async(harness.relayed_texts(ticket.reference)) == texts
 
 
 @pytest.mark.parametrize("reference", ["999999", "no-such-handoff"])
 def test_relay_to_an_unknown_reference_raises_unknown_handoff(harness, reference: str) -> None:
-    asyncio.run(harness.backend.open(make_request("conv-known")))
+    run_async(harness.backend.open(make_request("conv-known")))
 
     with pytest.raises(UnknownHandoff):
-        asyncio.run(harness.backend.relay(reference, said("still waiting")))
+        run_async(harness.backend.relay(reference, said("still waiting")))
 
 
 def test_a_backend_whose_server_is_down_is_unavailable(harness) -> None:
     with pytest.raises(HandoffUnavailable) as raised:
-        asyncio.run(harness.broken.open(make_request("conv-down")))
+        run_async(harness.broken.open(make_request("conv-down")))
 
     message = str(raised.value)
     assert len(message) > 20, f"the error should say what failed, got {message!r}"
@@ -175,8 +175,8 @@ def posted(fake: FakeChatwoot, suffix: str) -> list[dict[str, Any]]:
 
 def test_chatwoot_every_request_carries_the_api_access_token(fake: FakeChatwoot) -> None:
     backend = fake.backend()
-    ticket = asyncio.run(backend.open(make_request("conv-token")))
-    asyncio.run(backend.relay(ticket.reference, said("hi")))
+    ticket = run_async(backend.open(make_request("conv-token")))
+    run_async(backend.relay(ticket.reference, said("hi")))
 
     assert len(fake.requests) >= 6
     assert {r.headers.get("api_access_token") for r in fake.requests} == {TOKEN}
@@ -188,8 +188,8 @@ def test_chatwoot_the_summary_is_a_private_note_and_customer_messages_are_incomi
 ) -> None:
     backend = fake.backend()
     request = make_request("conv-private")
-    ticket = asyncio.run(backend.open(request))
-    asyncio.run(backend.relay(ticket.reference, said(HOSTILE)))
+    ticket = run_async(backend.open(request))
+    run_async(backend.relay(ticket.reference, said(HOSTILE)))
 
     messages = posted(fake, "/messages")
     assert messages == [
@@ -205,7 +205,7 @@ def test_chatwoot_the_summary_is_a_private_note_and_customer_messages_are_incomi
 def test_chatwoot_priority_mapping_in_the_request(
     fake: FakeChatwoot, ours: str, theirs: str
 ) -> None:
-    ticket = asyncio.run(fake.backend().open(make_request(f"conv-map-{ours}", ours)))
+    ticket = run_async(fake.backend().open(make_request(f"conv-map-{ours}", ours)))
 
     assert posted(fake, "/toggle_priority") == [{"priority": theirs}]
     assert fake.conversation(ticket.reference).priority == theirs
@@ -214,7 +214,7 @@ def test_chatwoot_priority_mapping_in_the_request(
 
 def test_chatwoot_a_new_conversation_carries_the_routing_decision(fake: FakeChatwoot) -> None:
     request = make_request("conv-attrs", "urgent", queue="billing")
-    ticket = asyncio.run(fake.backend().open(request))
+    ticket = run_async(fake.backend().open(request))
 
     conversation = fake.conversation(ticket.reference)
     assert conversation.status == "open"
@@ -239,11 +239,11 @@ def test_chatwoot_an_update_adds_the_new_summary_and_priority_and_keeps_agent_la
     fake: FakeChatwoot,
 ) -> None:
     backend = fake.backend()
-    ticket = asyncio.run(backend.open(make_request("conv-upd", "normal", queue="billing")))
+    ticket = run_async(backend.open(make_request("conv-upd", "normal", queue="billing")))
     fake.conversation(ticket.reference).labels.append("vip")  # an agent's label
     later = make_request("conv-upd", "urgent", queue="orders_shipping", issue="Now also fraud.")
 
-    again = asyncio.run(backend.open(later))
+    again = run_async(backend.open(later))
 
     conversation = fake.conversation(again.reference)
     assert (again.reference, again.created) == (ticket.reference, False)
@@ -255,10 +255,10 @@ def test_chatwoot_an_update_adds_the_new_summary_and_priority_and_keeps_agent_la
 
 def test_chatwoot_a_resolved_conversation_is_not_reused(fake: FakeChatwoot) -> None:
     backend = fake.backend()
-    first = asyncio.run(backend.open(make_request("conv-resolved")))
+    first = run_async(backend.open(make_request("conv-resolved")))
     fake.resolve(first.reference)
 
-    second = asyncio.run(backend.open(make_request("conv-resolved")))
+    second = run_async(backend.open(make_request("conv-resolved")))
 
     assert second.created is True
     assert second.reference != first.reference
@@ -270,8 +270,8 @@ def test_chatwoot_one_customer_is_one_contact_matched_by_exact_identifier(
     # Chatwoot's search matches substrings: "cust-7" finds "cust-77" too.
     other = fake.add_contact(name="Someone Else", identifier="cust-77")
     backend = fake.backend()
-    one = asyncio.run(backend.open(make_request("conv-c1", customer_key="cust-7")))
-    two = asyncio.run(backend.open(make_request("conv-c2", customer_key="cust-7")))
+    one = run_async(backend.open(make_request("conv-c1", customer_key="cust-7")))
+    two = run_async(backend.open(make_request("conv-c2", customer_key="cust-7")))
 
     ours = {fake.conversation(t.reference).contact_id for t in (one, two)}
     assert len(ours) == 1 and other["id"] not in ours
@@ -282,7 +282,7 @@ def test_chatwoot_without_customer_key_the_rasa_sender_is_the_identifier(
     fake: FakeChatwoot,
 ) -> None:
     request = make_request("sender-123", customer_key=None, customer_email=None)
-    ticket = asyncio.run(fake.backend().open(request))
+    ticket = run_async(fake.backend().open(request))
 
     contact = fake.contacts[fake.conversation(ticket.reference).contact_id]
     assert contact["identifier"] == "sender-123"
@@ -294,7 +294,7 @@ def test_chatwoot_a_contact_made_elsewhere_with_the_same_email_is_reused(
 ) -> None:
     agent_made = fake.add_contact(name="D. Whitfield", email="dana.whitfield@example.com")
 
-    ticket = asyncio.run(fake.backend().open(make_request("conv-email")))
+    ticket = run_async(fake.backend().open(make_request("conv-email")))
 
     assert fake.conversation(ticket.reference).contact_id == agent_made["id"]
     assert len(fake.contacts) == 1
@@ -306,7 +306,7 @@ def test_chatwoot_a_wrong_token_is_a_handoff_error_naming_the_setting(fake: Fake
     backend = fake.backend(api_token="expired-token-999")
 
     with pytest.raises(HandoffError) as raised:
-        asyncio.run(backend.open(make_request("conv-401")))
+        run_async(backend.open(make_request("conv-401")))
 
     assert not isinstance(raised.value, HandoffUnavailable)
     assert "CHATWOOT_API_TOKEN" in str(raised.value)
@@ -318,7 +318,7 @@ def test_chatwoot_a_server_error_is_unavailable_and_names_the_url_and_status() -
     harness = ChatwootHarness()
 
     with pytest.raises(HandoffUnavailable) as raised:
-        asyncio.run(harness.broken.open(make_request("conv-503")))
+        run_async(harness.broken.open(make_request("conv-503")))
 
     assert "503" in str(raised.value)
     assert f"{BASE_URL}/api/v1/accounts/{ACCOUNT_ID}/contacts/search" in str(raised.value)
@@ -329,7 +329,7 @@ def test_chatwoot_an_unreachable_server_is_unavailable(fake: FakeChatwoot) -> No
     fake.unreachable = True
 
     with pytest.raises(HandoffUnavailable, match="ConnectError") as raised:
-        asyncio.run(fake.backend().relay("1", said("hello")))
+        run_async(fake.backend().relay("1", said("hello")))
 
     assert BASE_URL in str(raised.value)
 
@@ -341,14 +341,14 @@ def test_chatwoot_a_timeout_is_unavailable() -> None:
     backend = ChatwootBackend(BASE_URL, ACCOUNT_ID, INBOX_ID, TOKEN, httpx.MockTransport(slow), 2)
 
     with pytest.raises(HandoffUnavailable, match=r"within 2 s \(ReadTimeout\)"):
-        asyncio.run(backend.open(make_request("conv-slow")))
+        run_async(backend.open(make_request("conv-slow")))
 
 
 def test_chatwoot_other_refusals_carry_its_message(fake: FakeChatwoot) -> None:
     backend = ChatwootBackend(BASE_URL, ACCOUNT_ID, 99, TOKEN, fake.transport())
 
     with pytest.raises(HandoffError) as raised:
-        asyncio.run(backend.open(make_request("conv-wrong-inbox")))
+        run_async(backend.open(make_request("conv-wrong-inbox")))
 
     assert type(raised.value) is HandoffError
     assert "Resource could not be found" in str(raised.value)
@@ -357,7 +357,7 @@ def test_chatwoot_other_refusals_carry_its_message(fake: FakeChatwoot) -> None:
 
 def test_chatwoot_an_unknown_priority_is_refused_before_any_request(fake: FakeChatwoot) -> None:
     with pytest.raises(HandoffError, match="'critical'"):
-        asyncio.run(fake.backend().open(make_request("conv-prio", "critical")))
+        run_async(fake.backend().open(make_request("conv-prio", "critical")))
 
     assert fake.requests == []
 
