@@ -32,6 +32,8 @@ from bot.constants import (
 )
 
 QUOTE_CHARS = 200
+# Profile entries the summary shows as facts, in this order (zero contacts: not shown).
+PROFILE_FACTS = ("order_status", "name", "tier", "contacts_7d", "open_cases")
 ISSUES = {
     "order_status": "Wants to know where an order is",
     "delivery_problem": "Late, lost or damaged delivery",
@@ -220,8 +222,8 @@ class ExtractiveSummarizer:
         for key, values in (("orders", orders), ("emails", emails), ("amounts", amounts)):
             if values:
                 facts[key] = ", ".join(values)
-        for key in ("name", "tier", "contacts_7d", "open_cases"):
-            if context.profile.get(key) not in (None, "", []):
+        for key in PROFILE_FACTS:
+            if context.profile.get(key) not in (None, "", [], 0):
                 facts[key] = context.profile[key]
         return facts
 

@@ -40,6 +40,7 @@ from bot.constants import (
 from bot.errors import StoreError
 from bot.settings import Settings
 from bot.store.models import CASE_HUMAN_REQUEST
+from bot.support import order_facts
 from bot.web.transcript import transcript_from_events
 from routing.backends import backend_from_settings
 from routing.decision import NORMAL, RoutingConfig
@@ -97,12 +98,17 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         "contacts_7d": tracker.get_slot(SLOT_CONTACTS_7D),
     }
     try:
-        cases = get_store().cases_for_customer(customer_key(tracker))
+        store = get_store()
+        number = tracker.get_slot(SLOT_ORDER_NUMBER)
+        order = store.get_order(str(number)) if number else None
+        if order is not None:
+            profile["order_status"] = f"{order.number}: {order_facts(order, store.today())}"
+        cases = store.cases_for_customer(customer_key(tracker))
         profile["open_cases"] = ", ".join(
             f"#{c.id} {c.kind.replace('_', ' ')}" for c in cases if c.status == "open"
         )
     except StoreError:
-        logger.exception("handoff: the store failed; the summary goes without open cases")
+        logger.exception("handoff: the store failed; the summary goes without order and cases")
     context = ConversationContext.from_events(tracker.events, tracker.slots, profile)
     summary = _summarizer.summarize(context, str(decision.get("explanation") or ""))
     return HandoffRequest(

@@ -6,7 +6,12 @@ the custom actions in `bot.actions` stay thin and call these.
 
 from bot.support.billing import BillingReview, parse_amount, review_charges
 from bot.support.cases import case_topic, welcome_back_message
-from bot.support.orders import DeliveryAssessment, assess_delivery_problem, order_status_message
+from bot.support.orders import (
+    DeliveryAssessment,
+    assess_delivery_problem,
+    order_facts,
+    order_status_message,
+)
 from bot.support.returns import ReturnDecision, decide_return, mask_email, return_confirmation
 from bot.support.subscriptions import CancellationOutcome, cancellation_outcome, plan_name
 
@@ -20,6 +25,7 @@ __all__ = [
     "case_topic",
     "decide_return",
     "mask_email",
+    "order_facts",
     "order_status_message",
     "parse_amount",
     "plan_name",

@@ -39,6 +39,19 @@ def describe(order: Order) -> str:
     return f"order {order.number} ({order.item_summary})"
 
 
+def order_facts(order: Order, today: date) -> str:
+    """One line for an agent: what, status, carrier and tracking, and how late."""
+    parts = [order.item_summary, order.status.replace("_", " ")]
+    if order.carrier:
+        parts.append(order.carrier + (f" {order.tracking}" if order.tracking else ""))
+    if order.estimated_delivery and order.status in (SHIPPED, OUT_FOR_DELIVERY, PROCESSING):
+        parts.append(f"due {order.estimated_delivery.isoformat()}")
+    late = order.days_late(today)
+    if late:
+        parts.append(f"{plural(late, 'day')} late")
+    return "; ".join(parts)
+
+
 def order_status_message(order: Order, today: date) -> str:
     what = describe(order)
     if order.status == PROCESSING:

@@ -213,3 +213,16 @@ def test_customer_text_is_stored_verbatim_for_the_page_to_escape(console) -> Non
     page = TestClient(app).get("/console").text
     assert "innerHTML" not in TestClient(app).get("/static/console.js").text
     assert HOSTILE not in page
+
+
+def test_a_lead_can_close_a_conversation_an_agent_holds(console) -> None:
+    app, rasa = console
+    handoff = open_handoff(app, "conv-lead")
+    dana, lee = signed_in(app, "dana"), signed_in(app, "lee")
+    dana.post(f"/api/console/handoffs/{handoff}/claim")
+    assert (
+        lee.post(f"/api/console/handoffs/{handoff}/notes", json={"text": "seen"}).status_code == 201
+    )
+    closed = lee.post(f"/api/console/handoffs/{handoff}/resolve")
+    assert closed.status_code == 200 and closed.json()["handoff"]["status"] == "resolved"
+    assert rasa.events("conv-lead")[-1]["text"].startswith("Lee has marked this conversation")

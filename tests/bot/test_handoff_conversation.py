@@ -87,9 +87,14 @@ def test_a_customer_growing_frustrated_is_escalated_with_reason_queue_and_priori
     assert (decision["queue"], decision["priority"]) == ("orders_shipping", "high")  # plus tier
     assert slots["handoff_status"] == "waiting"
 
-    entry = handoff_of(agent_client(stack, agents[0]), chat.sender)
+    agent = agent_client(stack, agents[0])
+    entry = handoff_of(agent, chat.sender)
     assert (entry["queue"], entry["priority"]) == ("orders_shipping", "high")
     assert "10234" in entry["issue"]
+    summary = agent.get(f"/api/console/handoffs/{entry['id']}").json()["handoff"]["summary"]
+    assert summary["facts"]["order_status"].endswith("days late")  # from the store
+    assert "This is the THIRD time I'm asking, where is my order??" in summary["quotes"]
+    assert summary["next_step"] and len(summary["emotion_timeline"]) == 5
 
 
 def test_elevated_distress_changes_the_tone_before_escalating(stack) -> None:

@@ -79,6 +79,12 @@ def test_key_facts_and_profile() -> None:
     assert facts["tier"] == "plus" and facts["contacts_7d"] == 3
 
 
+def test_no_recent_contacts_is_not_shown_as_a_fact() -> None:
+    context = ConversationContext.from_events([], profile={"tier": "standard", "contacts_7d": 0})
+    facts = ExtractiveSummarizer().summarize(context, "asked for a person").facts
+    assert facts == {"tier": "standard"}
+
+
 def test_emotion_timeline_has_one_point_per_customer_turn() -> None:
     timeline = summary().emotion_timeline
     assert len(timeline) == 6  # the button payload is not a customer turn

@@ -11,6 +11,7 @@
   const STATUS_LABELS = { resolved: "Resolved", handed_back: "Handed back to the bot" };
   const FACT_LABELS = {
     orders: "Order",
+    order_status: "Order status",
     emails: "Email",
     amounts: "Amount",
     name: "Name",

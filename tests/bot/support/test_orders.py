@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bot.store import SupportStore
 from bot.store.models import CASE_DAMAGED_ITEM, CASE_LATE_DELIVERY, CASE_LOST_DELIVERY
-from bot.support import assess_delivery_problem, order_status_message
+from bot.support import assess_delivery_problem, order_facts, order_status_message
 
 
 def test_status_of_a_late_shipped_order_says_how_late(store: SupportStore) -> None:
@@ -62,3 +62,11 @@ def test_lost_package_after_48_hours_opens_claim(store: SupportStore) -> None:
 def test_late_report_for_delivered_order_is_treated_as_missing(store: SupportStore) -> None:
     a = assess_delivery_problem(store.get_order("10415"), "late", store.today())
     assert a.case_kind == CASE_LOST_DELIVERY
+
+
+def test_order_facts_give_an_agent_the_status_in_one_line(store: SupportStore) -> None:
+    facts = order_facts(store.get_order("10234"), store.today())
+    assert facts.startswith("12-inch cast-iron skillet; shipped; UPS 1Z999AA10123456784")
+    assert facts.endswith("8 days late")
+    delivered = order_facts(store.get_order("10342"), store.today())
+    assert "late" not in delivered and "delivered" in delivered
