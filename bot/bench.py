@@ -40,6 +40,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def bench_settings(tmp: str, port_base: int) -> Settings:
+    """Settings of a throw-away stack in `tmp` with a freshly seeded sample store, on
+    ports port_base (Rasa), port_base + 50 (actions) and port_base + 3075 (web)."""
+    settings = Settings.load(
+        environ={
+            "DATA_DIR": tmp,
+            "RASA_PORT": str(port_base),
+            "ACTION_PORT": str(port_base + 50),
+            "WEB_PORT": str(port_base + 3075),
+            "MODEL_DIR": str(Settings.load().model_dir),
+        },
+        dotenv=Path(tmp) / "none",
+    )
+    SupportStore(settings.store_url).seed(load_seed())
+    return settings
+
+
 def measure(settings: Settings, n: int) -> dict[str, float]:
     url = f"{settings.rasa_url}/webhooks/rest/webhook"
     latencies: list[float] = []
@@ -74,17 +91,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=100, help="messages to send (default 100)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.load(
-            environ={
-                "DATA_DIR": tmp,
-                "RASA_PORT": "5105",
-                "ACTION_PORT": "5155",
-                "WEB_PORT": "8180",
-                "MODEL_DIR": str(Settings.load().model_dir),
-            },
-            dotenv=Path(tmp) / "none",
-        )
-        SupportStore(settings.store_url).seed(load_seed())
+        settings = bench_settings(tmp, port_base=5105)
         stack = ServiceStack(settings)
         started = time.perf_counter()
         stack.start()

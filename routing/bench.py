@@ -27,10 +27,9 @@ from typing import Any
 
 import httpx
 
-from bot.bench import percentile
+from bot.bench import bench_settings, percentile
 from bot.launcher import ServiceStack
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store import SupportStore, load_seed
 from routing.accounts import AGENT, Accounts
 from routing.decision import PRIORITIES
 from routing.handoff import HandoffRequest
@@ -246,12 +245,13 @@ def scale(settings: Settings, waiting: int) -> dict[str, float]:
         "fanout_ms": fanout_ms,
         "claim_ms": claim_ms,
     }
-    result.update(render_console(settings))
+    result.update(render_console(settings, waiting))
     return result
 
 
-def render_console(settings: Settings) -> dict[str, float]:
-    """Load the console in headless Chromium and time until the queue is drawn."""
+def render_console(settings: Settings, waiting: int) -> dict[str, float]:
+    """Load the console in headless Chromium and time until the `waiting` conversations
+    (at least) are drawn in the queue."""
     if not CHROMIUM.exists():
         return {}
     from playwright.sync_api import sync_playwright
@@ -266,7 +266,9 @@ def render_console(settings: Settings) -> dict[str, float]:
         page.fill("#login-password", PASSWORD)
         started = time.perf_counter()
         page.click("#login-submit")
-        page.wait_for_function("document.querySelectorAll('#queue .queue-item').length > 500")
+        page.wait_for_function(
+            "n => document.querySelectorAll('#queue .queue-item').length >= n", arg=waiting
+        )
         shown = (time.perf_counter() - started) * 1000
         items = page.eval_on_selector_all("#queue .queue-item", "els => els.length")
         browser.close()
@@ -281,17 +283,7 @@ def main() -> None:
 
     rows = decision_cost()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.load(
-            environ={
-                "DATA_DIR": tmp,
-                "RASA_PORT": "5205",
-                "ACTION_PORT": "5255",
-                "WEB_PORT": "8280",
-                "MODEL_DIR": str(Settings.load().model_dir),
-            },
-            dotenv=Path(tmp) / "none",
-        )
-        SupportStore(settings.store_url).seed(load_seed())
+        settings = bench_settings(tmp, port_base=5205)
         Accounts(settings.store_url).add_user("bench-agent", PASSWORD, AGENT, "Bench")
         stack = ServiceStack(settings)
         stack.start()
