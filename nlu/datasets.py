@@ -3,6 +3,8 @@
 Sources:
 - the project's own customer-support messages, `data/emotion/support_messages.csv`
   (split by a hash of the text: 70% train, 10% calibration, 20% test);
+- TweetEval sentiment val, the only labelled neutral tweets here, halved by a hash of
+  the text: one half trained on, the other the evaluation's held-out set;
 - when `../shared/data` is present, the public corpora (never committed): GoEmotions,
   TweetEval, BANKING77 and CLINC150, mapped to the three tasks as below.
 
@@ -126,6 +128,10 @@ class Example:
     emotions: tuple[int, ...] | None = None  # GoEmotions label ids (auxiliary training task)
 
 
+# Share of TweetEval sentiment val trained on; the rest is the evaluation's held-out half.
+TWEETEVAL_TRAIN_SHARE = 0.5
+
+
 def hash_fraction(text: str, salt: str = "") -> float:
     """A stable number in [0, 1) from the text: the same text always lands in the same split."""
     digest = hashlib.sha256((salt + text.strip().lower()).encode("utf-8")).digest()
@@ -218,14 +224,20 @@ def tweeteval_emotion(split: str, root: Path = SHARED_DATA) -> Iterator[Example]
         )
 
 
-def tweeteval_sentiment_val(root: Path = SHARED_DATA) -> list[Example]:
-    """TweetEval sentiment validation split: evaluation only, never trained on."""
+def tweeteval_sentiment(part: str, root: Path = SHARED_DATA) -> list[Example]:
+    """TweetEval sentiment val (the only split here), halved by a hash of the text: `train`
+    (in-domain examples of what neutral means in short social messages) or `eval` (the
+    held-out half the evaluation reports, never trained or calibrated on)."""
+    if part not in ("train", "eval"):
+        raise ValueError(f"part must be train or eval, got {part!r}")
     folder = root / "tweeteval" / "sentiment"
     texts = _lines(folder / "val_text.txt")
     labels = [int(x) for x in _lines(folder / "val_labels.txt")]
     return [
         Example(text=t.strip(), sentiment=y, source="tweeteval-sentiment")
         for t, y in zip(texts, labels, strict=True)
+        if (hash_fraction(t.strip(), "tweeteval-sentiment") < TWEETEVAL_TRAIN_SHARE)
+        == (part == "train")
     ]
 
 
@@ -291,6 +303,8 @@ def data_versions(root: Path = SHARED_DATA) -> dict[str, str]:
             root / "goemotions" / "group" / "train.tsv",
             root / "tweeteval" / "emotion" / "train_text.txt",
             root / "tweeteval" / "emotion" / "train_labels.txt",
+            root / "tweeteval" / "sentiment" / "val_text.txt",
+            root / "tweeteval" / "sentiment" / "val_labels.txt",
             root / "banking77" / "train.csv",
             root / "clinc150" / "train_val.json",
         ]

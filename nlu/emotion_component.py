@@ -8,7 +8,9 @@
 Every user message gets `parse_data["emotion"]` =
 `{"sentiment": {"negative", "neutral", "positive"}, "frustration", "urgency"}`; Rasa stores
 it with the user event in the tracker store, and the tracker API returns it. The
-component reuses the featurizer's encoding of the message (no second encoder pass).
+component reuses the featurizer's encoding of the message (no second encoder pass),
+except for a message with mentions, links or hashtags, which the scorer strips first
+(`nlu.text.normalise`) and so encodes again, lower layers only.
 """
 
 from __future__ import annotations
@@ -66,10 +68,12 @@ class EmotionScorerComponent(GraphComponent):
         for message in messages:
             if message.get(TEXT) is None:
                 continue
+            text = message.get(TEXT) or ""
             encoding = message.get(SHARED_ENCODING)
-            if isinstance(encoding, Encoding):
+            if isinstance(encoding, Encoding) and self.scorer.can_reuse(text, encoding):
                 scores = self.scorer.score_encoding(encoding)[0]
             else:
-                scores = self.scorer.score([message.get(TEXT) or ""])[0]
+                # Mentions, links or hashtags: the scorer reads the normalised text.
+                scores = self.scorer.score([text])[0]
             message.set(EMOTION, scores.as_dict(), add_to_output=True)
         return messages

@@ -1,7 +1,8 @@
 """`EmotionHeads`: fine-tuned top layers and three heads over the shared lower layers.
 
-Input: the encoder's states after layer 4 (`Encoding.branch`). Two transformer layers,
-initialised from MiniLM's layers 5-6 and fine-tuned for emotion, then mean pooling and
+Input: the encoder's states after its branch layer (`Encoding.branch`; 2 for the
+committed model, recorded as `branch_layer` in its config). The remaining transformer
+layers (3-6), initialised from MiniLM's and fine-tuned for emotion, then mean pooling and
 three heads: sentiment (3-way softmax), frustration and urgency (sigmoids). One
 temperature per head, fitted on held-out calibration data, turns logits into calibrated
 probabilities.
@@ -29,9 +30,13 @@ TASKS = ("sentiment", "frustration", "urgency")
 
 
 class EmotionHeads(nn.Module):
-    def __init__(self, config: Config, layers: int = 2, auxiliary_labels: int = 0) -> None:
+    def __init__(
+        self, config: Config, layers: int = 2, auxiliary_labels: int = 0, branch_layer: int = 4
+    ) -> None:
         super().__init__()
         self.minilm_config = config
+        # The heads read MiniLM's states after this many layers and run their own on top.
+        self.branch_layer = branch_layer
         self.layers = nn.ModuleList([Layer(config) for _ in range(layers)])
         self.dropout = nn.Dropout(0.1)
         self.sentiment = nn.Linear(config.hidden, 3)
@@ -82,7 +87,12 @@ class EmotionHeads(nn.Module):
         cls, encoder_layers: nn.ModuleList, config: Config, start: int, auxiliary_labels: int = 0
     ) -> EmotionHeads:
         """New heads whose layers start as copies of the encoder's layers `start`, `start+1`…"""
-        heads = cls(config, layers=len(encoder_layers) - start, auxiliary_labels=auxiliary_labels)
+        heads = cls(
+            config,
+            layers=len(encoder_layers) - start,
+            auxiliary_labels=auxiliary_labels,
+            branch_layer=start,
+        )
         for mine, theirs in zip(heads.layers, encoder_layers[start:], strict=True):
             mine.load_state_dict(theirs.state_dict())
         return heads
@@ -98,7 +108,12 @@ class EmotionHeads(nn.Module):
         }
         state["temperature"] = self.temperature.detach().to(torch.float32).contiguous()
         save_file(state, str(directory / WEIGHTS_FILE))
-        config = {"layers": len(self.layers), "minilm": self.minilm_config.__dict__, **extra}
+        config = {
+            "layers": len(self.layers),
+            "minilm": self.minilm_config.__dict__,
+            **extra,
+            "branch_layer": self.branch_layer,
+        }
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
     @classmethod
@@ -115,7 +130,13 @@ class EmotionHeads(nn.Module):
             config = json.loads(config_path.read_text())
             minilm = Config.__new__(Config)
             minilm.__dict__.update(config["minilm"])
-            heads = cls(minilm, layers=int(config["layers"]))
+            layers = int(config["layers"])
+            branch_layer = int(config.get("branch_layer", minilm.layers - layers))
+            if branch_layer + layers != minilm.layers:
+                raise ValueError(
+                    f"branch_layer {branch_layer} + {layers} layers != MiniLM's {minilm.layers}"
+                )
+            heads = cls(minilm, layers=layers, branch_layer=branch_layer)
             state = {k: v.to(torch.float32) for k, v in load_file(str(weights)).items()}
             heads.load_state_dict(state)
         except (KeyError, ValueError, RuntimeError, OSError) as e:

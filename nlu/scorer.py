@@ -6,8 +6,9 @@
 
 `score` encodes texts itself; `score_encoding` reuses an encoding already made by
 `SharedEncoderFeaturizer`, so inside Rasa a message is encoded once and scoring costs
-only the emotion model's two layers and heads. Any text is accepted: empty, emoji-only,
-any language, any length (cut at 128 word pieces).
+only the emotion model's own layers and heads. Texts are normalised first
+(`nlu.text.normalise`: no mentions, links or hashtag signs). Any text is accepted:
+empty, emoji-only, any language, any length (cut at 128 word pieces).
 
 Backends for `score`: `torch` runs the shared lower layers and the heads in PyTorch;
 `onnx` runs the whole scorer as one int8 ONNX Runtime graph (`nlu.onnx_scorer`, built by
@@ -26,6 +27,7 @@ import numpy as np
 from nlu.emotion_model import ARTIFACT_DIR, EmotionHeads
 from nlu.encoder import Encoding, SharedEncoder, shared_encoder
 from nlu.scores import SENTIMENT_LABELS, EmotionScores
+from nlu.text import normalise
 
 BATCH_SIZE = 64
 
@@ -83,13 +85,15 @@ class EmotionScorer:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """[n, 5]: P(negative), P(neutral), P(positive), P(frustrated), P(urgent)."""
+        texts = [normalise(t or "") for t in texts]
         if self.onnx is not None:
             return self.onnx.probabilities(texts)
         import torch
 
         rows = []
+        layers = self.heads.branch_layer
         for start in range(0, len(texts), BATCH_SIZE):
-            branch, mask = self.encoder.encode_lower(texts[start : start + BATCH_SIZE])
+            branch, mask = self.encoder.encode_lower(texts[start : start + BATCH_SIZE], layers)
             with torch.inference_mode():
                 rows.append(self.heads(branch, mask).numpy())
         return np.concatenate(rows) if rows else np.zeros((0, 5), np.float32)
@@ -97,10 +101,21 @@ class EmotionScorer:
     def score(self, texts: list[str]) -> list[EmotionScores]:
         return [to_scores(row) for row in self.probabilities([t or "" for t in texts])]
 
+    def can_reuse(self, text: str, encoding: Encoding) -> bool:
+        """Whether `encoding` (of `text`) is what the heads read: the text needs no
+        normalising and the encoding branches off at the heads' layer."""
+        return encoding.branch_layer == self.heads.branch_layer and normalise(text) == text
+
     def score_encoding(self, encoding: Encoding) -> list[EmotionScores]:
-        """Scores from an existing encoding (no second encoder pass)."""
+        """Scores from an existing encoding (no second encoder pass); see `can_reuse`."""
         import torch
 
+        if encoding.branch_layer != self.heads.branch_layer:
+            raise ValueError(
+                f"The encoding branches off after layer {encoding.branch_layer}, but the "
+                f"emotion model in {self.model_dir} reads layer {self.heads.branch_layer}. "
+                "Score the text with `score` instead, or retrain the model for this encoder."
+            )
         with torch.inference_mode():
             rows = self.heads(encoding.branch, torch.as_tensor(encoding.mask)).numpy()
         return [to_scores(row) for row in rows]

@@ -5,8 +5,9 @@
 1. Loads the labelled data (nlu/datasets.py): the project's own messages and, when
    ../shared/data is present, GoEmotions, TweetEval emotion, BANKING77 and CLINC150.
    Evaluation parts are never loaded here.
-2. Runs the frozen lower layers (MiniLM 1-4) once over every text.
-3. Fine-tunes the top two layers and the three heads on all tasks at once; a task without
+2. Normalises every text (`nlu.text.normalise`) and runs the frozen lower layers
+   (MiniLM 1-2, `--branch-layer`) once over it.
+3. Fine-tunes the layers above and the three heads on all tasks at once; a task without
    a label on an example does not contribute to its loss.
 4. Fits one temperature per head on the calibration parts (never trained on).
 5. Saves the weights (float16), the configuration, the seed, the data versions and the
@@ -41,17 +42,21 @@ from nlu.datasets import (
     own_examples,
     shared_data_available,
     tweeteval_emotion,
+    tweeteval_sentiment,
 )
 from nlu.emotion_model import ARTIFACT_DIR, EmotionHeads
 from nlu.encoder import BRANCH_LAYER, SharedEncoder
+from nlu.text import normalise
 
-OWN_REPEAT = 4  # the product's own messages are few but most like real traffic
+# Small in-domain sets, repeated in every epoch: the product's own messages (few, but most
+# like real traffic) and the trained half of TweetEval sentiment (the only neutral tweets).
+REPEAT = {"own": 4, "tweeteval_sentiment": 4}
 AUXILIARY_LABELS = 28  # GoEmotions' 27 emotions + neutral
 
 
 @dataclass
 class Encoded:
-    """Frozen layer-4 states of one example (float16, no padding) and its labels."""
+    """Frozen branch-layer states of one example (float16, no padding) and its labels."""
 
     states: torch.Tensor
     sentiment: int
@@ -68,7 +73,7 @@ def encode_examples(
     with tqdm(total=len(examples), desc=desc, unit="msg", leave=False) as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            batch = encoder.encode([examples[i].text for i in idx])
+            batch = encoder.encode([normalise(examples[i].text) for i in idx])
             for j, i in enumerate(idx):
                 length = int(batch.mask[j].sum())
                 e = examples[i]
@@ -197,6 +202,7 @@ def load_training_data(seed: int) -> tuple[dict[str, list[Example]], dict[str, l
     if shared_data_available():
         train["goemotions"] = deduplicate(goemotions("train"))
         train["tweeteval_emotion"] = deduplicate(tweeteval_emotion("train"))
+        train["tweeteval_sentiment"] = deduplicate(tweeteval_sentiment("train"))
         train["banking77"] = deduplicate(banking77_urgency("train"))
         train["clinc150"] = deduplicate(clinc150_urgency("train"))
         calibration["goemotions"] = deduplicate(goemotions("calibration"))
@@ -214,7 +220,7 @@ def train(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     started = time.monotonic()
 
-    encoder = SharedEncoder(max_tokens=args.max_tokens).warm_up()
+    encoder = SharedEncoder(max_tokens=args.max_tokens, branch_layer=args.branch_layer).warm_up()
     train_sets, calibration_sets = load_training_data(args.seed)
     print("training examples:", {k: len(v) for k, v in train_sets.items()})
     encoded = {k: encode_examples(encoder, v, f"encode {k}") for k, v in train_sets.items()}
@@ -227,7 +233,7 @@ def train(args: argparse.Namespace) -> dict:
     heads = EmotionHeads.from_minilm(
         encoder.minilm.layers,
         encoder.minilm.config,
-        BRANCH_LAYER,
+        args.branch_layer,
         auxiliary_labels=AUXILIARY_LABELS if args.auxiliary_weight else 0,
     )
     counts = np.bincount(
@@ -246,9 +252,10 @@ def train(args: argparse.Namespace) -> dict:
     )
 
     def epoch_items() -> list[Encoded]:
-        items = encoded["own"] * OWN_REPEAT
+        items: list[Encoded] = []
         for name, values in encoded.items():
-            if name == "own":
+            if name in REPEAT:
+                items += values * REPEAT[name]
                 continue
             per_epoch = args.goemotions_per_epoch
             if name == "goemotions" and 0 < per_epoch < len(values):
@@ -297,7 +304,7 @@ def train(args: argparse.Namespace) -> dict:
     )
     minutes = (time.monotonic() - started) / 60
     extra = {
-        "branch_layer": BRANCH_LAYER,
+        "branch_layer": args.branch_layer,
         "max_tokens": args.max_tokens,
         "seed": args.seed,
         "epochs": args.epochs,
@@ -327,9 +334,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=4e-5, help="learning rate of the two layers")
+    parser.add_argument(
+        "--lr", type=float, default=4e-5, help="learning rate of the fine-tuned layers"
+    )
     parser.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the heads")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--branch-layer",
+        type=int,
+        default=BRANCH_LAYER,
+        help="MiniLM layers shared with the other consumers; the heads fine-tune the rest",
+    )
     parser.add_argument(
         "--goemotions-per-epoch",
         type=int,

@@ -36,3 +36,26 @@ def test_empty_text_gets_valid_scores(component: EmotionScorerComponent) -> None
     message = Message(data={"text": ""})
     component.process([message])
     assert abs(sum(message.get(EMOTION)["sentiment"].values()) - 1) < 1e-3
+
+
+def test_a_message_with_mentions_is_scored_on_its_normalised_text(
+    component: EmotionScorerComponent,
+) -> None:
+    text = "@BrightbasketHelp someone just used my card in another country #fraud"
+    message = Message(data={"text": text})
+    message.set(SHARED_ENCODING, component.scorer.encoder.encode([text]))
+    component.process([message])
+    (expected,) = component.scorer.score(["someone just used my card in another country fraud"])
+    assert message.get(EMOTION) == expected.as_dict()
+
+
+def test_the_committed_model_reads_the_shared_encoders_branch(
+    component: EmotionScorerComponent,
+) -> None:
+    """Otherwise every message would be encoded twice inside Rasa."""
+    from nlu.encoder import shared_encoder
+
+    text = "where is my refund?"
+    encoding = shared_encoder().encode([text])
+    assert component.scorer.heads.branch_layer == encoding.branch_layer
+    assert component.scorer.can_reuse(text, encoding)

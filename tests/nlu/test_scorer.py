@@ -156,3 +156,41 @@ def test_corrupt_model_names_the_fix(tmp_path) -> None:
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ArtifactError, match="make train-emotion"):
         EmotionScorer(model_dir=tmp_path).score(["hello"])
+
+
+def test_mentions_links_and_hashtags_do_not_change_the_scores(scorer: EmotionScorer) -> None:
+    plain, social = scorer.score(
+        [
+            "where is my refund? still waiting",
+            "@user @BrightbasketHelp where is my refund? #still #waiting https://t.co/x1",
+        ]
+    )
+    assert social == plain
+
+
+def test_an_encoding_from_another_branch_layer_is_refused(scorer: EmotionScorer) -> None:
+    from nlu.encoder import SharedEncoder
+
+    other = scorer.heads.branch_layer - 1
+    encoding = SharedEncoder(branch_layer=other).encode(["where is my refund?"])
+    assert not scorer.can_reuse("where is my refund?", encoding)
+    with pytest.raises(ValueError, match=f"after layer {other}.*Score the text with `score`"):
+        scorer.score_encoding(encoding)
+
+
+def test_the_committed_artifacts_stay_small() -> None:
+    from nlu.emotion_model import ARTIFACT_DIR
+
+    total = sum(p.stat().st_size for p in ARTIFACT_DIR.parent.rglob("*") if p.is_file())
+    assert total <= 25_000_000, f"nlu/artifacts holds {total / 1e6:.1f} MB; the limit is 25 MB"
+
+
+def test_a_late_parcel_is_urgent_only_with_a_deadline(scorer: EmotionScorer) -> None:
+    """Lateness alone goes through the normal queue; a deadline makes it urgent."""
+    late, deadline = scorer.score(
+        [
+            "my order from last week is late",
+            "my order from last week is late and I need it for a funeral tomorrow morning",
+        ]
+    )
+    assert late.urgency < 0.5 < deadline.urgency
