@@ -3,8 +3,8 @@
     python -m nlu.train [--epochs 3] [--seed 13] [--out nlu/artifacts/emotion]
 
 1. Loads the labelled data (nlu/datasets.py): the project's own messages and, when
-   ../shared/data is present, GoEmotions, TweetEval emotion, BANKING77 and CLINC150.
-   Evaluation parts are never loaded here.
+   ../shared/data is present, GoEmotions, TweetEval emotion, the trained half of
+   TweetEval sentiment val, BANKING77 and CLINC150. Evaluation parts are never loaded here.
 2. Normalises every text (`nlu.text.normalise`) and runs the frozen lower layers
    (MiniLM 1-2, `--branch-layer`) once over it.
 3. Fine-tunes the layers above and the three heads on all tasks at once; a task without
@@ -73,12 +73,13 @@ def encode_examples(
     with tqdm(total=len(examples), desc=desc, unit="msg", leave=False) as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            batch = encoder.encode([normalise(examples[i].text) for i in idx])
+            # Only the frozen layers: the fine-tuned ones run in every training step.
+            branch, mask = encoder.encode_lower([normalise(examples[i].text) for i in idx])
             for j, i in enumerate(idx):
-                length = int(batch.mask[j].sum())
+                length = int(mask[j].sum())
                 e = examples[i]
                 out[i] = Encoded(
-                    batch.branch[j, :length].to(torch.float16).clone(),
+                    branch[j, :length].to(torch.float16).clone(),
                     -1 if e.sentiment is None else e.sentiment,
                     -1 if e.frustration is None else e.frustration,
                     -1 if e.urgency is None else e.urgency,
