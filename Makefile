@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint train index train-emotion eval-nlu eval-emotion eval-knowledge bench bench-emotion bench-knowledge bench-routing user lock clean
+.PHONY: help setup run test test-fast lint train index migration train-emotion eval-nlu eval-emotion eval-knowledge bench bench-emotion bench-knowledge bench-routing user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,14 +37,16 @@ run: setup ## run the assistant: Rasa server, action server and web chat (Ctrl-C
 
 test: setup ## run the whole test suite (sets up Chromium for the browser tests)
 	@./scripts/ensure-chromium.sh
+	node --test tests/web/*.test.mjs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## run the unit tests only (no servers, no browser)
+	node --test tests/web/*.test.mjs
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff and mypy
-	$(VENV)/bin/ruff check bot nlu knowledge routing tests
-	$(VENV)/bin/ruff format --check bot nlu knowledge routing tests
+	$(VENV)/bin/ruff check bot core nlu knowledge routing tests
+	$(VENV)/bin/ruff format --check bot core nlu knowledge routing tests
 	$(VENV)/bin/mypy
 
 train: $(VENV)/.installed ## retrain the Rasa model even if nothing changed
@@ -52,6 +54,11 @@ train: $(VENV)/.installed ## retrain the Rasa model even if nothing changed
 
 index: $(VENV)/.installed ## rebuild the help-center index from data/knowledge (re-embeds changed articles)
 	@$(PY) -m knowledge.build
+
+migration: $(VENV)/.installed ## new schema migration drafted from the models: make migration MSG="add consent table"
+	@$(PY) -m core.migrations revision --autogenerate -m "$(MSG)" \
+		--metadata bot.store.schema:metadata --metadata routing.queue:metadata \
+		--metadata routing.accounts:metadata
 
 train-emotion: $(VENV)/.installed ## fine-tune the emotion model (needs ../shared/data; about 20 min on 2 cores)
 	@$(PY) -m nlu.train $(ARGS)
@@ -75,7 +82,7 @@ bench-knowledge: setup ## retrieval latency at 1k/100k/1M passages and index bui
 	@$(PY) -m knowledge.bench
 
 bench-routing: setup ## routing decision cost, handoff-to-console latency, console with 500 waiting
-	@$(PY) -m routing.bench $(ARGS)
+	@$(PY) -m bot.bench_routing $(ARGS)
 
 user: $(VENV)/.installed ## create an agent console user: make user NAME=dana ROLE=agent (asks for a password)
 	@$(PY) -m routing.accounts add $(NAME) --role $(or $(ROLE),agent) $(if $(DISPLAY_NAME),--name "$(DISPLAY_NAME)")

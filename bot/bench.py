@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from bot.launcher import ServiceStack
-from bot.settings import Settings
 from bot.store import SupportStore, load_seed
+from core.settings import Settings
 
 MESSAGES = [
     "hi",

@@ -3,7 +3,8 @@
 Called by `make setup` (and so by `make run` and `make test`) after the environment is
 installed. Each step checks first, so a second run takes about a second:
 
-1. the sample store (data/runtime/store.db) is created and seeded if empty;
+1. the store database (data/runtime/store.db) is brought to the newest schema migration
+   (`core.migrations`, rows kept), and the sample store seeded if empty;
 2. the help-center index (models/knowledge/) is built if the articles, the labelled
    questions or the knowledge code changed (only changed articles are re-embedded);
 3. the int8 ONNX emotion scorer (models/emotion/) is exported from the committed
@@ -24,10 +25,11 @@ import sys
 import time
 from pathlib import Path
 
-from bot.errors import SetupError
+from bot.errors import SetupError, StoreError
 from bot.launcher import model_path
-from bot.settings import PROJECT_ROOT, Settings
 from bot.store import SupportStore, load_seed
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 
 # What a trained model depends on. Changing any of these retrains on the next setup.
 TRAINING_INPUTS = (
@@ -148,6 +150,7 @@ def ensure_onnx_scorer() -> None:
 
 def ensure_store(settings: Settings) -> None:
     store = SupportStore(settings.store_url)
+    print(f"==> {store.create_schema()}", flush=True)  # migrations: core/migrations
     if not store.is_seeded():
         store.seed(load_seed())
         print(f"==> Seeded the sample store ({settings.store_url})", flush=True)
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_onnx_scorer()
         if args.force_train or not model_is_current(settings):
             train(settings)
-    except SetupError as e:
+    except (SetupError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "results" / "nlu-cv"
 

@@ -21,7 +21,8 @@ import httpx
 import yaml
 
 from bot.errors import SetupError
-from bot.settings import PROJECT_ROOT, Settings
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 
 MODEL_NAME = "support"
 READY_TIMEOUT_S = 240.0
@@ -235,7 +236,7 @@ class ServiceStack:
 def console_users(settings: Settings) -> int:
     import sqlalchemy as sa
 
-    from bot.errors import ConfigurationError
+    from core.errors import ConfigurationError
     from routing.accounts import Accounts
 
     accounts = Accounts(settings.store_url)

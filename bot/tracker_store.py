@@ -18,8 +18,8 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 
-from bot.database import normalize_database_url, prepare_database, redact
-from bot.settings import Settings
+from core.database import normalize_database_url, prepare_database, redact
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.paths import DATA_DIR
 from knowledge.articles import load_articles
 from knowledge.errors import KnowledgeError
 from knowledge.index import HelpCenterIndex
-from knowledge.retriever import PROJECT_ROOT, ConfidenceModel, Retriever, index_dir
+from knowledge.retriever import ConfidenceModel, Retriever, index_dir
 
-ARTICLES_DIR = PROJECT_ROOT / "data" / "knowledge"
-QUESTIONS = PROJECT_ROOT / "data" / "eval" / "helpcenter_questions.csv"
-UNANSWERABLE = PROJECT_ROOT / "data" / "eval" / "helpcenter_unanswerable.csv"
+ARTICLES_DIR = DATA_DIR / "knowledge"
+QUESTIONS = DATA_DIR / "eval" / "helpcenter_questions.csv"
+UNANSWERABLE = DATA_DIR / "eval" / "helpcenter_unanswerable.csv"
 TARGET_PRECISION = 0.9  # answer only when at least 9 in 10 such answers are right
 
 

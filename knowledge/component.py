@@ -25,7 +25,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.constants import KNOWLEDGE, SHARED_ENCODING
+from core.constants import KNOWLEDGE, SHARED_ENCODING
 from knowledge.retriever import Retriever
 from nlu.encoder import Encoding, shared_encoder
 from nlu.featurizer import SharedEncoderFeaturizer

@@ -8,8 +8,10 @@ KnowledgeError
 
 from __future__ import annotations
 
+from core.errors import SupportError
 
-class KnowledgeError(Exception):
+
+class KnowledgeError(SupportError):
     """Base class of every error the `knowledge` package raises on purpose."""
 
 

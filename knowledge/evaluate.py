@@ -27,12 +27,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from core.paths import SHARED_DATA_DIR
 from knowledge.build import load_questions
 from knowledge.document_store import FaissDocumentStore
 from knowledge.retriever import Retriever
 
 TARGETS = {"recall@5": 0.95, "mrr": 0.85, "banking77 top-1": 0.85, "oos auroc": 0.95}
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = SHARED_DATA_DIR
 
 
 def own_questions(retriever: Retriever) -> dict[str, float]:

@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from core.paths import MODELS_DIR, PROJECT_ROOT
 from knowledge.articles import SECTION, SUMMARY
 from knowledge.index import MANIFEST, HelpCenterIndex
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INDEX_DIR = PROJECT_ROOT / "models" / "knowledge"
+DEFAULT_INDEX_DIR = MODELS_DIR / "knowledge"
 CONFIDENCE_FILE = "confidence.json"
 CANDIDATES = 100  # entries taken from the vector store before fusion (large indexes)
 EXHAUSTIVE_BELOW = 20_000  # below this many entries every entry is scored exactly

@@ -10,8 +10,8 @@ components are referenced by module path in bot/config.yml, e.g.
 
 from __future__ import annotations
 
+from core.emotion import EmotionScores
 from nlu.encoder import Encoding, SharedEncoder, shared_encoder
-from nlu.scores import EmotionScores
 
 
 def score(texts: list[str]) -> list[EmotionScores]:

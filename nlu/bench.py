@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from nlu.encoder import minilm_path, shared_encoder
+    from nlu.encoder import shared_encoder
     from nlu.onnx_scorer import OnnxEmotionScorer, is_current
     from nlu.scorer import EmotionScorer
+    from nlu.tokenizer import minilm_path
 
     texts = [e.text for e in own_examples()][: args.n]
     plain = SentenceTransformer(str(minilm_path()), device="cpu")

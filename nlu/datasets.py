@@ -21,11 +21,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.paths import DATA_DIR, PROJECT_ROOT, SHARED_DATA_DIR
 from nlu.errors import ModelNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-OWN_DATA = PROJECT_ROOT / "data" / "emotion" / "support_messages.csv"
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+OWN_DATA = DATA_DIR / "emotion" / "support_messages.csv"
+SHARED_DATA = SHARED_DATA_DIR
 
 SENTIMENTS = ("negative", "neutral", "positive")
 NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2

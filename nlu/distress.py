@@ -17,49 +17,22 @@ the result stays a number between 0 and 1 and each reason can be read off separa
     distress = 1 - (1 - level) · (1 - trend_weight·max(0, slope))
                  · (1 - repeat_weight)^repeats · (1 - failure_weight)^failures
 
-`turns_from_events` builds the turns from a Rasa tracker's events, where every user
-event carries its emotion scores in parse_data.
+The turns come from `core.conversation.Conversation`, which reads a Rasa tracker's
+events (every user event carries its emotion scores in parse_data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-from bot.constants import EMOTION, ENTITY_ISSUE_TYPE, SLOT_KB_OUTCOME
+from core.constants import SMALL_TALK_INTENTS
+from core.conversation import Turn
 
-FAILED_ACTIONS = frozenset({"action_default_fallback"})
-FAILED_INTENTS = frozenset({"not_helpful", "nlu_fallback"})
 # Intents that are requests: asking for the same one again means it was not solved.
-NON_REQUEST_INTENTS = frozenset(
-    {
-        "greet",
-        "goodbye",
-        "thanks",
-        "affirm",
-        "deny",
-        "inform",
-        "bot_challenge",
-        "out_of_scope",
-        "nlu_fallback",
-        "not_helpful",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One customer message and what happened to it."""
-
-    text: str
-    frustration: float
-    urgency: float = 0.0
-    negative: float = 0.0
-    intent: str | None = None
-    failed: bool = False  # the bot did not understand or did not help
-    issue: str | None = None  # the issue_type entity, e.g. "charged_twice", "hacked"
+NON_REQUEST_INTENTS = SMALL_TALK_INTENTS
 
 
 @dataclass(frozen=True)
@@ -167,50 +140,6 @@ def count_repeats(
                 repeats += 1
                 break
     return repeats
-
-
-def turns_from_events(events: Iterable[dict[str, Any]]) -> list[Turn]:
-    """Customer turns of a Rasa tracker (event dicts), with their scores and outcomes."""
-    turns: list[Turn] = []
-    for event in events:
-        kind = event.get("event")
-        if kind == "user":
-            parse = event.get("parse_data") or {}
-            emotion = parse.get(EMOTION) or {}
-            sentiment = emotion.get("sentiment") or {}
-            intent = (parse.get("intent") or {}).get("name")
-            issue = next(
-                (
-                    str(e.get("value"))
-                    for e in parse.get("entities") or []
-                    if e.get("entity") == ENTITY_ISSUE_TYPE
-                ),
-                None,
-            )
-            text = event.get("text") or ""
-            if text.startswith("/"):  # button payloads and external events
-                continue
-            turns.append(
-                Turn(
-                    text=text,
-                    frustration=float(emotion.get("frustration", 0.0)),
-                    urgency=float(emotion.get("urgency", 0.0)),
-                    negative=float(sentiment.get("negative", 0.0)),
-                    intent=intent,
-                    failed=intent in FAILED_INTENTS,
-                    issue=issue,
-                )
-            )
-        elif (
-            kind == "slot"
-            and event.get("name") == SLOT_KB_OUTCOME
-            and turns
-            and (event.get("value") == "miss")
-        ):
-            turns[-1] = replace(turns[-1], failed=True)  # the help center had no answer
-        elif kind == "action" and event.get("name") in FAILED_ACTIONS and turns:
-            turns[-1] = replace(turns[-1], failed=True)
-    return turns
 
 
 def _slope(values: Sequence[float]) -> float:

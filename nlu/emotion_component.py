@@ -26,7 +26,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.constants import EMOTION, SHARED_ENCODING
+from core.constants import EMOTION, SHARED_ENCODING
 from nlu.encoder import Encoding, shared_encoder
 from nlu.featurizer import SharedEncoderFeaturizer
 from nlu.scorer import EmotionScorer

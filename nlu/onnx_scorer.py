@@ -26,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from nlu.emotion_model import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
-from nlu.encoder import SharedEncoder
+from core.emotion import EmotionScores
+from core.paths import MODELS_DIR
+from nlu.artifact import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
 from nlu.errors import ModelNotFoundError
-from nlu.scores import EmotionScores
+from nlu.text import normalise
+from nlu.tokenizer import load_tokenizer, word_pieces
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ONNX_DIR = PROJECT_ROOT / "models" / "emotion"
+ONNX_DIR = MODELS_DIR / "emotion"
 ONNX_FILE = "scorer.int8.onnx"
 STAMP_FILE = "scorer.fingerprint"
 
@@ -67,6 +68,7 @@ def export(model_dir: Path = ARTIFACT_DIR, out_dir: Path = ONNX_DIR) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from nlu.emotion_model import EmotionHeads
+    from nlu.encoder import SharedEncoder
 
     encoder = SharedEncoder().warm_up()
     heads = EmotionHeads.load(model_dir)
@@ -115,27 +117,23 @@ def export(model_dir: Path = ARTIFACT_DIR, out_dir: Path = ONNX_DIR) -> Path:
 
 
 class OnnxEmotionScorer:
-    """Scores with the int8 graph; cheap to construct, loads on first use."""
+    """Scores with the int8 graph; cheap to construct, loads on first use.
 
-    def __init__(
-        self,
-        path: Path = ONNX_DIR / ONNX_FILE,
-        encoder: SharedEncoder | None = None,
-        threads: int = 2,
-    ) -> None:
+    Needs only ONNX Runtime and MiniLM's tokenizer: the weights are in the graph, and
+    torch is never imported."""
+
+    def __init__(self, path: Path = ONNX_DIR / ONNX_FILE, threads: int = 2) -> None:
         self.path = path
-        self._encoder = encoder
         self.threads = threads
         self._session: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
     @property
-    def encoder(self) -> SharedEncoder:
-        if self._encoder is None:
-            from nlu.encoder import shared_encoder
-
-            self._encoder = shared_encoder()  # its tokenizer; the weights are in the graph
-        return self._encoder
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer()
+        return self._tokenizer
 
     @property
     def session(self) -> Any:
@@ -158,8 +156,8 @@ class OnnxEmotionScorer:
         return self._session
 
     def _tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        ids, mask, _, _ = self.encoder.tokenize(texts)
-        return ids.numpy(), mask.numpy()
+        pieces = word_pieces(self.tokenizer, texts)
+        return pieces.ids, pieces.mask
 
     def warm_up(self) -> OnnxEmotionScorer:
         self.probabilities(["hello"])
@@ -174,10 +172,8 @@ class OnnxEmotionScorer:
         return np.concatenate(rows) if rows else np.zeros((0, 5), np.float32)
 
     def score(self, texts: list[str]) -> list[EmotionScores]:
-        from nlu.scorer import to_scores
-        from nlu.text import normalise
-
-        return [to_scores(row) for row in self.probabilities([normalise(t) for t in texts])]
+        rows = self.probabilities([normalise(t) for t in texts])
+        return [EmotionScores.from_row(row) for row in rows]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nlu.emotion_model import ARTIFACT_DIR, EmotionHeads
+from core.emotion import EmotionScores
+from nlu.artifact import ARTIFACT_DIR
 from nlu.encoder import Encoding, SharedEncoder, shared_encoder
-from nlu.scores import SENTIMENT_LABELS, EmotionScores
 from nlu.text import normalise
+
+if TYPE_CHECKING:
+    from nlu.emotion_model import EmotionHeads
 
 BATCH_SIZE = 64
 
@@ -59,7 +62,7 @@ class EmotionScorer:
 
             directory = onnx_dir_for(self.model_dir)
             if self.backend == "onnx" or is_current(self.model_dir, directory):
-                self._onnx = OnnxEmotionScorer(directory / ONNX_FILE, encoder=self._encoder)
+                self._onnx = OnnxEmotionScorer(directory / ONNX_FILE)
         return self._onnx
 
     @property
@@ -73,6 +76,8 @@ class EmotionScorer:
         if self._heads is None:
             with self._lock:
                 if self._heads is None:
+                    from nlu.emotion_model import EmotionHeads  # torch: only when used
+
                     self._heads = EmotionHeads.load(self.model_dir)
         return self._heads
 
@@ -99,7 +104,7 @@ class EmotionScorer:
         return np.concatenate(rows) if rows else np.zeros((0, 5), np.float32)
 
     def score(self, texts: list[str]) -> list[EmotionScores]:
-        return [to_scores(row) for row in self.probabilities([t or "" for t in texts])]
+        return [EmotionScores.from_row(row) for row in self.probabilities([t or "" for t in texts])]
 
     def can_reuse(self, text: str, encoding: Encoding) -> bool:
         """Whether `encoding` (of `text`) is what the heads read: the text needs no
@@ -118,16 +123,7 @@ class EmotionScorer:
             )
         with torch.inference_mode():
             rows = self.heads(encoding.branch, torch.as_tensor(encoding.mask)).numpy()
-        return [to_scores(row) for row in rows]
-
-
-def to_scores(row: np.ndarray) -> EmotionScores:
-    sentiment = {
-        label: round(float(p), 4) for label, p in zip(SENTIMENT_LABELS, row[:3], strict=True)
-    }
-    return EmotionScores(
-        sentiment=sentiment, frustration=round(float(row[3]), 4), urgency=round(float(row[4]), 4)
-    )
+        return [EmotionScores.from_row(row) for row in rows]
 
 
 _default: EmotionScorer | None = None

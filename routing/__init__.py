@@ -3,7 +3,7 @@
     >>> from routing import decide, Customer
     >>> decide(turns, Customer(tier="plus", contacts_7d=3)).explanation
 
-The decision reads the turns built by `nlu.distress.turns_from_events` from a tracker.
+The decision reads the turns `core.conversation.Conversation` reads from a tracker.
 """
 
 from routing.decision import (

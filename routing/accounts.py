@@ -25,7 +25,7 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
-from bot.database import Database
+from core.database import Database
 
 AGENT = "agent"
 LEAD = "lead"
@@ -198,7 +198,7 @@ def _token_hash(token: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.settings import Settings
+    from core.settings import Settings
 
     parser = argparse.ArgumentParser(
         prog="python -m routing.accounts", description="Manage agent console users."

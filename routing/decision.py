@@ -26,22 +26,45 @@ answers"), which are stored in the tracker and shown to the agent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from nlu.distress import DistressWeights, Turn, estimate_distress
+import yaml
+
+from core.constants import (
+    INTENT_REQUEST_HUMAN,
+    PRIORITIES,
+    PRIORITY_HIGH,
+    PRIORITY_NORMAL,
+    PRIORITY_URGENT,
+    ROUTE_CONTINUE,
+    ROUTE_EMPATHIZE,
+    ROUTE_ESCALATE,
+)
+from core.conversation import Turn
+from core.errors import ConfigurationError
+from nlu.distress import DistressWeights, estimate_distress
 from routing.skills import queue_for
 
-CONTINUE = "continue"
-EMPATHIZE = "empathize"
-ESCALATE = "escalate"
-
-URGENT = "urgent"
-HIGH = "high"
-NORMAL = "normal"
-PRIORITIES = (URGENT, HIGH, NORMAL)
-REQUEST_HUMAN = "request_human"
+CONTINUE, EMPATHIZE, ESCALATE = ROUTE_CONTINUE, ROUTE_EMPATHIZE, ROUTE_ESCALATE
+URGENT, HIGH, NORMAL = PRIORITY_URGENT, PRIORITY_HIGH, PRIORITY_NORMAL
+__all__ = [
+    "CONTINUE",
+    "EMPATHIZE",
+    "ESCALATE",
+    "HIGH",
+    "NORMAL",
+    "PRIORITIES",
+    "URGENT",
+    "Customer",
+    "Decision",
+    "RoutingConfig",
+    "decide",
+    "priority_of",
+]
+POLICY_NAME = "routing.policy.RoutingPolicy"  # its name in config.yml
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,33 @@ class RoutingConfig:
                 f"{config.escalate_at}."
             )
         return config
+
+    @classmethod
+    def from_policy_options(cls, options: Mapping[str, Any]) -> RoutingConfig:
+        """From the options of `RoutingPolicy`'s entry in config.yml (other keys, such as
+        `name` and `priority`, are the policy's own and ignored here)."""
+        return cls.from_dict({k: v for k, v in options.items() if k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_rasa_config(cls, path: Path) -> RoutingConfig:
+        """The routing configuration the assistant runs with: `RoutingPolicy`'s options in
+        the Rasa config file at `path` (defaults if the policy is not listed)."""
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigurationError(
+                f"Cannot read the routing options in {path}: {e}. Fix the file or restore it "
+                "from git."
+            ) from e
+        for policy in config.get("policies") or []:
+            if isinstance(policy, dict) and policy.get("name") == POLICY_NAME:
+                try:
+                    return cls.from_policy_options(policy)
+                except (TypeError, ValueError) as e:
+                    raise ConfigurationError(
+                        f"{path}: RoutingPolicy's options are invalid: {e}"
+                    ) from e
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -146,7 +196,7 @@ def decide(
         )
 
     urgent = latest.urgency >= c.urgent_at and latest.issue not in c.self_service_issues
-    if latest.intent == REQUEST_HUMAN:
+    if latest.intent == INTENT_REQUEST_HUMAN:
         return escalate(URGENT if urgent else priority_of(score, who, c), "asked for a person")
     if urgent:
         return escalate(URGENT, f"urgent request (urgency {latest.urgency:.2f})")

@@ -13,16 +13,42 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from core.constants import (
+    HANDOFF_CLAIMED,
+    HANDOFF_HANDED_BACK,
+    HANDOFF_RESOLVED,
+    HANDOFF_STATUSES,
+    HANDOFF_WAITING,
+    SILENT_STATUSES,
+)
+from core.errors import SupportError
+
 # Status of a conversation's handoff, kept in the tracker slot `handoff_status`.
-WAITING = "waiting"  # in a queue; the bot is silent
-CLAIMED = "claimed"  # an agent holds it; the bot is silent
-RESOLVED = "resolved"  # the agent closed it; the bot answers again
-HANDED_BACK = "handed_back"  # the agent gave it back to the bot
-SILENT_STATUSES = frozenset({WAITING, CLAIMED})
-STATUSES = (WAITING, CLAIMED, RESOLVED, HANDED_BACK)
+WAITING, CLAIMED, RESOLVED, HANDED_BACK = (
+    HANDOFF_WAITING,
+    HANDOFF_CLAIMED,
+    HANDOFF_RESOLVED,
+    HANDOFF_HANDED_BACK,
+)
+STATUSES = HANDOFF_STATUSES
+__all__ = [
+    "CLAIMED",
+    "HANDED_BACK",
+    "RESOLVED",
+    "SILENT_STATUSES",
+    "STATUSES",
+    "WAITING",
+    "CustomerMessage",
+    "HandoffBackend",
+    "HandoffError",
+    "HandoffRequest",
+    "HandoffTicket",
+    "HandoffUnavailable",
+    "UnknownHandoff",
+]
 
 
-class HandoffError(Exception):
+class HandoffError(SupportError):
     """A handoff could not be opened or updated; the message says why and what to do."""
 
 

@@ -35,25 +35,28 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.constants import (
+from core.constants import (
     ACTION_CONTACT_HUMAN,
     ACTION_RELAY_TO_AGENT,
+    SILENT_STATUSES,
     SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_TIER,
     SLOT_HANDOFF_STATUS,
+    SLOT_KB_ARTICLE,
     SLOT_KB_OUTCOME,
     SLOT_ROUTING_DECISION,
     SLOT_TONE,
     TONE_EMPATHETIC,
 )
-from nlu.distress import FAILED_ACTIONS, Turn, turns_from_events
+from core.conversation import FAILED_ACTIONS, Conversation, Turn
 from routing.decision import EMPATHIZE, ESCALATE, Customer, Decision, RoutingConfig, decide
-from routing.handoff import SILENT_STATUSES
 
 logger = logging.getLogger(__name__)
 
 POLICY_PRIORITY = 7  # above RulePolicy (6): a handoff or the silence wins over any rule
 CONFIG_FILE = "routing.json"
+# Slots that change how turns are read: a failed answer, or where the current part starts.
+TURN_SLOTS = frozenset({SLOT_KB_OUTCOME, SLOT_KB_ARTICLE, SLOT_HANDOFF_STATUS})
 
 
 @DefaultV1Recipe.register(
@@ -75,12 +78,8 @@ class RoutingPolicy(Policy):
         featurizer: Any = None,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
-        settings = {k: v for k, v in config.items() if k in RoutingConfig.__dataclass_fields__}
-        settings.update(
-            {"distress": config["distress"]} if isinstance(config.get("distress"), dict) else {}
-        )
         try:
-            self.routing = RoutingConfig.from_dict(settings)
+            self.routing = RoutingConfig.from_policy_options(config)
         except (TypeError, ValueError) as e:
             raise ValueError(
                 f"RoutingPolicy in config.yml: {e} Fix the policy's options and retrain."
@@ -154,21 +153,23 @@ class RoutingPolicy(Policy):
 
 def conversation_turns(tracker: DialogueStateTracker) -> list[Turn]:
     """Customer turns of the current session since the last handoff ended (a handed-back
-    conversation starts afresh: what a person already dealt with does not count again)."""
+    conversation starts afresh: what a person already dealt with does not count again).
+
+    Runs on every customer message, so only the events the turns depend on are turned
+    into dicts for `Conversation` (bot messages, forms and other slots are left out)."""
     relevant: list[dict[str, Any]] = []
-    for event in tracker.events:
-        if isinstance(event, SessionStarted):
-            relevant.clear()
-        elif isinstance(event, SlotSet):
-            if event.key == SLOT_HANDOFF_STATUS and event.value not in SILENT_STATUSES:
-                relevant.clear()
-            elif event.key == SLOT_KB_OUTCOME:
-                relevant.append(event.as_dict())
-        elif isinstance(event, UserUttered) or (
-            isinstance(event, ActionExecuted) and event.action_name in FAILED_ACTIONS
+    for event in reversed(tracker.events):
+        if (
+            isinstance(event, UserUttered)
+            or (isinstance(event, SlotSet) and event.key in TURN_SLOTS)
+            or (isinstance(event, ActionExecuted) and event.action_name in FAILED_ACTIONS)
         ):
             relevant.append(event.as_dict())
-    return turns_from_events(relevant)
+        elif isinstance(event, SessionStarted):
+            relevant.append(event.as_dict())
+            break
+    relevant.reverse()
+    return Conversation.from_events(relevant).current
 
 
 def _last_step(tracker: DialogueStateTracker) -> ActionExecuted | UserUttered | None:

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.database import Database
+from core.database import Database
 from routing.decision import PRIORITIES
 from routing.handoff import (
     CLAIMED,

@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from bot.constants import (
-    EMOTION,
+from core.constants import (
     ENTITY_AMOUNT,
     ENTITY_EMAIL,
     ENTITY_ORDER_NUMBER,
+    KB_ANSWERED,
+    KB_MISS,
+    KB_NOT_HELPFUL,
     SLOT_AMOUNT,
     SLOT_EMAIL,
-    SLOT_KB_ARTICLE,
-    SLOT_KB_OUTCOME,
     SLOT_ORDER_NUMBER,
+    SMALL_TALK_INTENTS,
 )
+from core.conversation import Conversation, Turn
 
 QUOTE_CHARS = 200
 # Profile entries the summary shows as facts, in this order (zero contacts: not shown).
@@ -59,36 +61,14 @@ NEXT_STEPS = {
     "complaint": "Acknowledge the complaint and offer a concrete remedy.",
     "ask_faq": "Answer the question directly; the help-center articles did not.",
 }
-SMALL_TALK = frozenset(
-    {
-        "greet",
-        "goodbye",
-        "thanks",
-        "affirm",
-        "deny",
-        "bot_challenge",
-        "nlu_fallback",
-        "out_of_scope",
-        "not_helpful",
-        "inform",
-    }
-)
-
-
-@dataclass(frozen=True)
-class CustomerTurn:
-    text: str
-    intent: str | None
-    frustration: float
-    urgency: float
-    sentiment: str
+SMALL_TALK = SMALL_TALK_INTENTS
 
 
 @dataclass
 class ConversationContext:
     """What the summarizer reads: customer turns, bot steps, slots and the profile."""
 
-    turns: list[CustomerTurn]
+    turns: list[Turn]  # what the customer typed
     forms: list[tuple[str, bool]]  # (form name, completed)
     articles: list[tuple[str, str]]  # (article id, outcome)
     entities: dict[str, list[str]]
@@ -98,55 +78,27 @@ class ConversationContext:
     @classmethod
     def from_events(
         cls,
-        events: Iterable[dict[str, Any]],
-        slots: dict[str, Any] | None = None,
-        profile: dict[str, Any] | None = None,
+        events: Iterable[Mapping[str, Any]],
+        slots: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
     ) -> ConversationContext:
-        turns: list[CustomerTurn] = []
-        forms: list[tuple[str, bool]] = []
-        articles: list[tuple[str, str]] = []
-        entities: dict[str, list[str]] = {}
-        article: str | None = None
-        for event in events:
-            kind = event.get("event")
-            if kind == "user":
-                text = event.get("text") or ""
-                parse = event.get("parse_data") or {}
-                for entity in parse.get("entities") or []:
-                    values = entities.setdefault(entity.get("entity", ""), [])
-                    if str(entity.get("value")) not in values:
-                        values.append(str(entity.get("value")))
-                if text.startswith("/"):
-                    continue
-                emotion = parse.get(EMOTION) or {}
-                sentiment = emotion.get("sentiment") or {"neutral": 1.0}
-                turns.append(
-                    CustomerTurn(
-                        text=text,
-                        intent=(parse.get("intent") or {}).get("name"),
-                        frustration=float(emotion.get("frustration", 0.0)),
-                        urgency=float(emotion.get("urgency", 0.0)),
-                        sentiment=max(sentiment, key=lambda k: sentiment[k]),
-                    )
-                )
-            elif kind == "active_loop":
-                name = event.get("name")
-                if name:
-                    forms.append((name, False))
-                elif forms:
-                    forms[-1] = (forms[-1][0], True)
-            elif kind == "slot" and event.get("name") == SLOT_KB_ARTICLE and event.get("value"):
-                article = str(event["value"])
-            elif kind == "slot" and event.get("name") == SLOT_KB_OUTCOME and event.get("value"):
-                outcome = str(event["value"])
-                if outcome == "miss":
-                    articles.append(("(no article found)", "miss"))
-                elif article is not None:
-                    if outcome == "not_helpful" and articles and articles[-1][0] == article:
-                        articles[-1] = (article, "not_helpful")
-                    else:
-                        articles.append((article, outcome))
-        return cls(turns, forms, articles, entities, dict(slots or {}), dict(profile or {}))
+        return cls.from_conversation(Conversation.from_events(events), slots, profile)
+
+    @classmethod
+    def from_conversation(
+        cls,
+        conversation: Conversation,
+        slots: Mapping[str, Any] | None = None,
+        profile: Mapping[str, Any] | None = None,
+    ) -> ConversationContext:
+        return cls(
+            turns=conversation.said,
+            forms=list(conversation.forms),
+            articles=list(conversation.articles),
+            entities=conversation.entities(),
+            slots=dict(slots or {}),
+            profile=dict(profile or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -195,7 +147,7 @@ class ExtractiveSummarizer:
                     "turn": i + 1,
                     "frustration": round(t.frustration, 2),
                     "urgency": round(t.urgency, 2),
-                    "sentiment": t.sentiment,
+                    "sentiment": t.emotion.label,
                 }
                 for i, t in enumerate(context.turns)
             ],
@@ -256,9 +208,9 @@ class ExtractiveSummarizer:
             tried.append(f"{name.replace('_', ' ')} {'completed' if completed else 'not finished'}")
         for article, outcome in context.articles:
             label = {
-                "answered": "shown",
-                "not_helpful": "shown, did not help",
-                "miss": "no confident answer",
+                KB_ANSWERED: "shown",
+                KB_NOT_HELPFUL: "shown, did not help",
+                KB_MISS: "no confident answer",
             }.get(outcome, outcome)
             tried.append(f"help center: {article} ({label})")
         return tried

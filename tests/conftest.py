@@ -17,8 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.settings import PROJECT_ROOT
 from bot.store import SupportStore, load_seed
+from core.paths import PROJECT_ROOT
 
 # A fixed "today" keeps the store's relative dates (late by 4 days, ...) stable in tests.
 TODAY = date(2026, 11, 18)  # a Wednesday
@@ -71,6 +71,34 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# --- PostgreSQL ---------------------------------------------------------------------
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin_url() -> str:
+    """The PostgreSQL server the `postgres` tests create their databases on.
+
+    `DATABASE_URL_TEST`, else the local default. With no DATABASE_URL_TEST and no local
+    server the test is skipped, with the reason (PostgreSQL is optional). A server that
+    DATABASE_URL_TEST names but that does not answer fails the test: it was asked for.
+    """
+    import sqlalchemy as sa
+
+    url = os.environ.get("DATABASE_URL_TEST") or DEFAULT_POSTGRES
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        engine.connect().close()
+    except sa.exc.OperationalError as e:
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        reason = f"no PostgreSQL at {shown} ({str(e).strip()[:120]})"
+        if os.environ.get("DATABASE_URL_TEST"):
+            pytest.fail(f"DATABASE_URL_TEST is set but {reason}", pytrace=False)
+        pytest.skip(f"{reason}; start one there or point DATABASE_URL_TEST at one")
+    finally:
+        engine.dispose()
+    return url
+
+
 # --- Running servers ----------------------------------------------------------------
 class RestChat:
     """One customer talking to the Rasa REST channel."""
@@ -96,7 +124,7 @@ class RestChat:
 
 
 def stack_settings(tmp: Path, **overrides: str):
-    from bot.settings import Settings
+    from core.settings import Settings
 
     env = {
         "RASA_PORT": str(free_port()),

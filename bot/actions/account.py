@@ -17,7 +17,9 @@ from bot.actions.base import (
     request_done,
     verified_customer,
 )
-from bot.constants import (
+from bot.store.models import CASE_ACCOUNT_SECURITY
+from bot.support import mask_email
+from core.constants import (
     ACTION_ACCOUNT_HELP,
     FORM_ACCOUNT,
     ISSUE_HACKED,
@@ -25,8 +27,6 @@ from bot.constants import (
     SLOT_ISSUE_TYPE,
     SLOT_OPEN_CASE_ID,
 )
-from bot.store.models import CASE_ACCOUNT_SECURITY
-from bot.support import mask_email
 
 
 class ValidateAccountForm(VerifiedFormValidation):

@@ -16,8 +16,8 @@ from bot.actions.base import (
     get_store,
     request_done,
 )
-from bot.constants import ACTION_CHANGE_ADDRESS, FORM_ADDRESS, SLOT_NEW_ADDRESS, SLOT_ORDER_NUMBER
 from bot.store.models import CASE_ADDRESS_CHANGE, DELIVERED, OUT_FOR_DELIVERY, SHIPPED
+from core.constants import ACTION_CHANGE_ADDRESS, FORM_ADDRESS, SLOT_NEW_ADDRESS, SLOT_ORDER_NUMBER
 
 
 class ValidateAddressForm(VerifiedFormValidation):

@@ -12,7 +12,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.constants import (
+from bot.errors import StoreError
+from bot.store import Customer, SupportStore
+from core.constants import (
     INTENT_REQUEST_HUMAN,
     REQUESTED_SLOT,
     SLOT_AMOUNT,
@@ -32,9 +34,8 @@ from bot.constants import (
     SLOT_WELCOME_BACK,
     TONE_EMPATHETIC,
 )
-from bot.errors import StoreError
-from bot.settings import Settings
-from bot.store import Customer, SupportStore
+from core.conversation import Conversation
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -143,19 +144,14 @@ class SupportAction(Action, ABC):
 def soften(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """Acknowledge before the first reply of the turn; offer a person when the tone just
     turned empathetic (the policy's `tone` event comes after the latest user message)."""
-    since_user: list[dict[str, Any]] = []
-    turns = 0
-    for event in tracker.events:
-        if event.get("event") == "user":
-            since_user = []
-            turns += 1
-        else:
-            since_user.append(event)
-    if not dispatcher.messages or any(e.get("event") == "bot" for e in since_user):
+    conversation = Conversation.from_events(tracker.events)
+    last = conversation.last
+    if not dispatcher.messages or last is None or last.replies:
         return
+    turns = len(conversation.turns)
     dispatcher.utter_message(text=ACKNOWLEDGEMENTS[turns % len(ACKNOWLEDGEMENTS)])
     dispatcher.messages.insert(0, dispatcher.messages.pop())
-    if any(e.get("event") == "slot" and e.get("name") == SLOT_TONE for e in since_user):
+    if SLOT_TONE in last.slots_set:
         dispatcher.utter_message(
             text=PERSON_OFFER,
             buttons=[{"title": "Talk to a person", "payload": f"/{INTENT_REQUEST_HUMAN}"}],

@@ -17,7 +17,9 @@ from bot.actions.base import (
     request_done,
     verified_customer,
 )
-from bot.constants import (
+from bot.store.models import CASE_DOUBLE_CHARGE, CASE_UNKNOWN_CHARGE
+from bot.support import parse_amount, review_charges
+from core.constants import (
     ACTION_CHECK_BILLING,
     FORM_BILLING,
     ISSUE_CHARGED_TWICE,
@@ -25,8 +27,6 @@ from bot.constants import (
     SLOT_ISSUE_TYPE,
     SLOT_OPEN_CASE_ID,
 )
-from bot.store.models import CASE_DOUBLE_CHARGE, CASE_UNKNOWN_CHARGE
-from bot.support import parse_amount, review_charges
 
 
 class ValidateBillingForm(VerifiedFormValidation):

@@ -21,11 +21,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.base import SupportAction, customer_key, get_store, request_done
-from bot.constants import (
+from bot.errors import StoreError
+from bot.store.models import CASE_HUMAN_REQUEST
+from bot.support import order_facts
+from core.constants import (
     ACTION_CONTACT_HUMAN,
     ACTION_RELAY_TO_AGENT,
     EMOTION,
+    PRIORITY_URGENT,
     REQUESTED_SLOT,
+    ROUTE_ESCALATE,
     SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_NAME,
@@ -37,11 +42,8 @@ from bot.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_ROUTING_DECISION,
 )
-from bot.errors import StoreError
-from bot.settings import Settings
-from bot.store.models import CASE_HUMAN_REQUEST
-from bot.support import order_facts
-from bot.web.transcript import transcript_from_events
+from core.conversation import Conversation
+from core.settings import Settings
 from routing.backends import backend_from_settings
 from routing.decision import NORMAL, RoutingConfig
 from routing.handoff import (
@@ -78,17 +80,13 @@ def set_backend(backend: HandoffBackend | None) -> None:
 
 def build_request(tracker: Tracker) -> HandoffRequest:
     """The handoff request for the conversation in `tracker`: decision, profile, summary."""
+    conversation = Conversation.from_events(tracker.events)
     decision = tracker.get_slot(SLOT_ROUTING_DECISION) or {}
-    if decision.get("action") != "escalate":  # e.g. the "talk to a person" button
-        intents = [
-            (e.get("parse_data") or {}).get("intent", {}).get("name")
-            for e in tracker.events
-            if e.get("event") == "user"
-        ]
+    if decision.get("action") != ROUTE_ESCALATE:  # e.g. the "talk to a person" button
         decision = {
             "explanation": "asked for a person",
             "priority": NORMAL,
-            "queue": queue_for(intents),
+            "queue": queue_for(conversation.intents),
             "distress": 0.0,
             "wait_target_seconds": RoutingConfig().wait_target_seconds[NORMAL],
         }
@@ -109,7 +107,7 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         )
     except StoreError:
         logger.exception("handoff: the store failed; the summary goes without order and cases")
-    context = ConversationContext.from_events(tracker.events, tracker.slots, profile)
+    context = ConversationContext.from_conversation(conversation, tracker.slots, profile)
     summary = _summarizer.summarize(context, str(decision.get("explanation") or ""))
     return HandoffRequest(
         conversation_id=tracker.sender_id,
@@ -124,7 +122,7 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         customer_key=customer_key(tracker),
         customer_name=tracker.get_slot(SLOT_CUSTOMER_NAME),
         customer_email=tracker.get_slot(SLOT_EMAIL),
-        transcript=transcript_from_events(list(tracker.events)),
+        transcript=conversation.transcript(),
     )
 
 
@@ -139,7 +137,7 @@ def waiting_message(ticket: HandoffTicket, queue: str, priority: str) -> str:
         text += ". "
     else:
         text += "They'll be with you as soon as possible. "
-    if priority == "urgent":
+    if priority == PRIORITY_URGENT:
         text += "I've marked this as urgent. "
     return text + (
         "They'll see everything we've discussed, so you won't have to repeat yourself — and "

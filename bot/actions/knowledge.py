@@ -12,12 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.base import SupportAction
-from bot.constants import (
+from core.constants import (
     ACTION_ANSWER_FROM_HELP_CENTER,
     ACTION_HELP_CENTER_NOT_HELPFUL,
     INTENT_NOT_HELPFUL,
     INTENT_REQUEST_HUMAN,
     INTENT_THANKS,
+    KB_ANSWERED,
+    KB_MISS,
+    KB_NOT_HELPFUL,
     KNOWLEDGE,
     SLOT_FAILED_ANSWERS,
     SLOT_KB_ARTICLE,
@@ -117,7 +120,7 @@ def answer_from_help_center(
         SlotSet(SLOT_KB_CONFIDENCE, confidence),
         SlotSet(SLOT_KB_CANDIDATES, hits),
         SlotSet(SLOT_KB_SHOWN, [top["article_id"]]),
-        SlotSet(SLOT_KB_OUTCOME, "answered"),
+        SlotSet(SLOT_KB_OUTCOME, KB_ANSWERED),
     ]
 
 
@@ -131,7 +134,7 @@ def help_center_miss(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
         SlotSet(SLOT_KB_CONFIDENCE, float(data.get("confidence") or 0.0)),
         SlotSet(SLOT_KB_CANDIDATES, hits),
         SlotSet(SLOT_KB_SHOWN, []),
-        SlotSet(SLOT_KB_OUTCOME, "miss"),
+        SlotSet(SLOT_KB_OUTCOME, KB_MISS),
         failed(tracker),
     ]
 
@@ -157,7 +160,7 @@ class ActionHelpCenterNotHelpful(SupportAction):
     ) -> list[dict[str, Any]]:
         shown = list(tracker.get_slot(SLOT_KB_SHOWN) or [])
         candidates = tracker.get_slot(SLOT_KB_CANDIDATES) or []
-        events: list[dict[str, Any]] = [SlotSet(SLOT_KB_OUTCOME, "not_helpful"), failed(tracker)]
+        events: list[dict[str, Any]] = [SlotSet(SLOT_KB_OUTCOME, KB_NOT_HELPFUL), failed(tracker)]
         following = next(
             (
                 c

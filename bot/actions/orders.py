@@ -16,7 +16,8 @@ from bot.actions.base import (
     get_store,
     request_done,
 )
-from bot.constants import (
+from bot.support import assess_delivery_problem, order_status_message
+from core.constants import (
     ACTION_ORDER_STATUS,
     ACTION_REPORT_DELIVERY_PROBLEM,
     DELIVERY_ISSUES,
@@ -28,7 +29,6 @@ from bot.constants import (
     SLOT_OPEN_CASE_ID,
     SLOT_ORDER_NUMBER,
 )
-from bot.support import assess_delivery_problem, order_status_message
 
 
 class ValidateOrderLookupForm(VerifiedFormValidation):

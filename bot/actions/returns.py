@@ -16,7 +16,9 @@ from bot.actions.base import (
     get_store,
     request_done,
 )
-from bot.constants import (
+from bot.store.models import CASE_REFUND, CASE_RETURN
+from bot.support import decide_return, return_confirmation
+from core.constants import (
     ACTION_SUBMIT_RETURN,
     FORM_RETURN,
     SLOT_OPEN_CASE_ID,
@@ -24,8 +26,6 @@ from bot.constants import (
     SLOT_REFUND_REASON,
     SLOT_REQUEST_TYPE,
 )
-from bot.store.models import CASE_REFUND, CASE_RETURN
-from bot.support import decide_return, return_confirmation
 
 
 class ValidateReturnForm(VerifiedFormValidation):

@@ -15,7 +15,15 @@ from bot.actions.base import (
     get_store,
     verified_customer,
 )
-from bot.constants import (
+from bot.errors import StoreError
+from bot.store.models import (
+    CASE_DAMAGED_ITEM,
+    CASE_LATE_DELIVERY,
+    CASE_LOST_DELIVERY,
+    DELIVERED,
+)
+from bot.support import order_status_message, welcome_back_message
+from core.constants import (
     ACTION_DISMISS_CASE,
     ACTION_GREET,
     ACTION_RESUME_CASE,
@@ -35,14 +43,6 @@ from bot.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_WELCOME_BACK,
 )
-from bot.errors import StoreError
-from bot.store.models import (
-    CASE_DAMAGED_ITEM,
-    CASE_LATE_DELIVERY,
-    CASE_LOST_DELIVERY,
-    DELIVERED,
-)
-from bot.support import order_status_message, welcome_back_message
 from routing.handoff import SILENT_STATUSES
 
 logger = logging.getLogger(__name__)

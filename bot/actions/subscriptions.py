@@ -15,7 +15,9 @@ from bot.actions.base import (
     request_done,
     verified_customer,
 )
-from bot.constants import (
+from bot.support import cancellation_outcome, plan_name
+from bot.support.subscriptions import active
+from core.constants import (
     ACTION_CANCEL_SUBSCRIPTION,
     FORM_SUBSCRIPTION,
     PLAN_PANTRY_BOX,
@@ -23,8 +25,6 @@ from bot.constants import (
     SLOT_CONFIRM_CANCEL,
     SLOT_PLAN,
 )
-from bot.support import cancellation_outcome, plan_name
-from bot.support.subscriptions import active
 
 
 class ValidateSubscriptionForm(VerifiedFormValidation):

@@ -11,7 +11,8 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.base import SupportAction, customer_key, get_store
 from bot.actions.knowledge import answer_from_help_center, failed
-from bot.constants import (
+from bot.store.models import CASE_COMPLAINT
+from core.constants import (
     ACTION_DEFAULT_FALLBACK,
     ACTION_RECORD_COMPLAINT,
     INTENT_REQUEST_HUMAN,
@@ -19,7 +20,6 @@ from bot.constants import (
     SLOT_OPEN_CASE_ID,
     SLOT_ORDER_NUMBER,
 )
-from bot.store.models import CASE_COMPLAINT
 
 
 def latest_text(tracker: Tracker) -> str:

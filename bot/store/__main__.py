@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from bot.settings import Settings
 from bot.store import SupportStore, load_seed
+from core.settings import Settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.store", description=__doc__)
-    parser.add_argument("--reset", action="store_true", help="drop all data and reseed")
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the sample data and reseed (the handoff queue and accounts are kept)",
+    )
     args = parser.parse_args()
     settings = Settings.load()
     store = SupportStore(settings.store_url)
+    upgraded = store.create_schema()
+    if upgraded.changed:
+        print(upgraded)
     if args.reset or not store.is_seeded():
         store.seed(load_seed(), reset=args.reset)
         print(f"Seeded the sample store at {settings.store_url}")

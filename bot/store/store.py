@@ -9,12 +9,11 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.database import create_engine
-from bot.errors import ConfigurationError, StoreError
+from bot.errors import StoreError
 from bot.store import schema
 from bot.store.models import (
     CANCELLED,
@@ -28,6 +27,9 @@ from bot.store.models import (
     ReturnRequest,
     Subscription,
 )
+from core.database import create_engine
+from core.errors import ConfigurationError
+from core.migrations import SchemaUpgrade, upgrade
 
 ORDER_NUMBER_PATTERN = re.compile(r"^\d{5}$")
 
@@ -35,8 +37,9 @@ ORDER_NUMBER_PATTERN = re.compile(r"^\d{5}$")
 class SupportStore:
     """Read and update the sample store.
 
-    The constructor only records the URL; the engine is created on first use, so a
-    store can be built at import time of an action module without touching the disk.
+    The constructor only records the URL; the engine is created on first use, and the
+    database brought to the newest schema migration then, so a store can be built at
+    import time of an action module without touching the disk.
 
         >>> store = SupportStore("sqlite:///data/runtime/store.db")
         >>> store.get_order("10234").status
@@ -54,8 +57,19 @@ class SupportStore:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine(self.url)
+            self._open()
+        assert self._engine is not None
         return self._engine
+
+    def _open(self) -> SchemaUpgrade:
+        engine = create_engine(self.url)
+        try:
+            upgraded = upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        self._engine = engine
+        return upgraded
 
     def today(self) -> date:
         return self._today or date.today()
@@ -71,14 +85,22 @@ class SupportStore:
                 "Run `python -m bot.store --reset` to recreate the sample store."
             ) from e
 
-    def create_schema(self) -> None:
-        with self._begin() as c:
-            schema.metadata.create_all(c)
+    def create_schema(self) -> SchemaUpgrade:
+        """Apply the schema migrations the database lacks (`core.migrations`); say what
+        was done. Opening the store does the same; this reports it, for setup."""
+        try:
+            if self._engine is not None:
+                return upgrade(self._engine)
+            return self._open()
+        except (SQLAlchemyError, OSError, ConfigurationError) as e:
+            raise StoreError(
+                f"The schema of the store at {_redact(self.url)} cannot be brought up to "
+                f"date: {e.__class__.__name__}: {e}"
+            ) from e
 
     def is_seeded(self) -> bool:
         try:
             with self._begin() as c:
-                schema.metadata.create_all(c)
                 return bool(c.execute(select(func.count()).select_from(schema.customers)).scalar())
         except StoreError:
             return False
@@ -372,17 +394,28 @@ class SupportStore:
 
     # -- seeding ------------------------------------------------------------------------
     def seed(self, seed: dict[str, Any], reset: bool = False) -> None:
-        """Load sample data (see data/store/seed.yml); `reset` drops every table first."""
+        """Load sample data (see data/store/seed.yml); `reset` first deletes every row of
+        the store's tables (the handoff queue and accounts keep theirs)."""
         from bot.store.seed import rows_from_seed
 
         rows = rows_from_seed(seed, self.today())
         with self._begin() as c:
             if reset:
-                schema.metadata.drop_all(c)
-            schema.metadata.create_all(c)
+                _clear(c)
             for table_name, table_rows in rows.items():
                 if table_rows:
                     c.execute(insert(schema.metadata.tables[table_name]), table_rows)
+
+
+def _clear(c: Connection) -> None:
+    """Delete every row of the store's tables; numbering (ids) restarts at 1."""
+    tables = schema.metadata.sorted_tables
+    if c.dialect.name == "postgresql":
+        names = ", ".join(c.dialect.identifier_preparer.quote(t.name) for t in tables)
+        c.exec_driver_sql(f"TRUNCATE TABLE {names} RESTART IDENTITY")
+        return
+    for table in reversed(tables):  # children before the rows they point to
+        c.execute(delete(table))
 
 
 def is_order_number(text: str) -> bool:

@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.constants import ISSUE_CHARGED_TWICE
 from bot.store.models import Payment, Subscription
 from bot.support.dates import say_date
+from core.constants import ISSUE_CHARGED_TWICE
 
 DESCRIPTOR_MEANING = {
     "BRIGHTBASKET*ORDER": "an order",

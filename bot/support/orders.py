@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.constants import ISSUE_DAMAGED, ISSUE_LATE, ISSUE_LOST
 from bot.store.models import (
     CANCELLED,
     CASE_DAMAGED_ITEM,
@@ -19,6 +18,7 @@ from bot.store.models import (
     Order,
 )
 from bot.support.dates import add_business_days, business_days_between, plural, say_date
+from core.constants import ISSUE_DAMAGED, ISSUE_LATE, ISSUE_LOST
 
 TRACE_AFTER_BUSINESS_DAYS = 3  # a late order is traced 3 business days past its estimate
 RESOLVE_AFTER_BUSINESS_DAYS = 7  # reship or refund 7 business days past the estimate

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.constants import PLAN_PANTRY_BOX, PLAN_PLUS
 from bot.store.models import Subscription
 from bot.support.dates import say_date
+from core.constants import PLAN_PANTRY_BOX, PLAN_PLUS
 
 PLAN_NAMES = {PLAN_PANTRY_BOX: "Pantry Box", PLAN_PLUS: "Brightbasket Plus"}
 ANNUAL_REFUND_DAYS = 14

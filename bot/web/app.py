@@ -17,10 +17,11 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.settings import PROJECT_ROOT, Settings
 from bot.web.console import Console
 from bot.web.rasa_client import RasaConversations, RasaUnavailable
-from bot.web.transcript import transcript_from_events
+from core.conversation import Conversation
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 from routing.accounts import Accounts
 from routing.queue import HandoffQueue
 
@@ -86,7 +87,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             tracker = await rasa.tracker(session_id)
         except RasaUnavailable as e:
             return error_response(503, "rasa_unavailable", str(e))
-        return JSONResponse({"messages": transcript_from_events(tracker.get("events", []))})
+        return JSONResponse(
+            {"messages": Conversation.from_events(tracker.get("events", [])).transcript()}
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -6,6 +6,10 @@ Pages and JSON API, served by the web front next to the customer chat:
     POST /api/console/login  {username, password} → session cookie
     POST /api/console/logout
     GET  /api/console/me
+    GET  /api/console/settings                  what the page draws with: the routing
+                                                thresholds {"thresholds": {"escalate_at",
+                                                "urgent_at"}}, RoutingPolicy's options in
+                                                bot/config.yml (`RoutingConfig`)
     GET  /api/console/queue                     open handoffs, queue order
     GET  /api/console/stream                    server-sent events: queue, message, handoff
     GET  /api/console/handoffs/{id}             summary, transcript, messages, notes
@@ -20,7 +24,8 @@ and the internal API the action server's `ConsoleBackend` calls (bearer RASA_API
     POST /internal/handoffs/{id}/messages       a customer message while waiting
 
 Every error is `{"error": code, "message": explanation}`. Customer text is only ever
-inserted into the page as text (console.js uses textContent), never as HTML.
+inserted into the page as text (the ES modules under static/console/ use textContent),
+never as HTML.
 """
 
 from __future__ import annotations
@@ -35,8 +40,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from bot.constants import SLOT_FAILED_ANSWERS, SLOT_HANDOFF_STATUS, SLOT_TONE
-from bot.settings import Settings
 from bot.web.live import LiveFeed
 from bot.web.rasa_client import (
     RasaConversations,
@@ -45,7 +48,11 @@ from bot.web.rasa_client import (
     bot_message,
     slot,
 )
+from core.constants import SLOT_FAILED_ANSWERS, SLOT_HANDOFF_STATUS, SLOT_TONE
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 from routing.accounts import LEAD, Accounts, User
+from routing.decision import RoutingConfig
 from routing.handoff import (
     CLAIMED,
     HANDED_BACK,
@@ -59,6 +66,7 @@ from routing.queue import FROM_AGENT, FROM_NOTE, Handoff, HandoffMessage, Handof
 from routing.skills import QUEUE_TITLES
 
 SESSION_COOKIE = "bb_console"
+RASA_CONFIG = PROJECT_ROOT / "bot" / "config.yml"  # RoutingPolicy's thresholds
 MAX_AGENT_MESSAGE_CHARS = 4000
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -78,8 +86,11 @@ class Console:
         accounts: Accounts,
         rasa: RasaConversations,
         render: Callable[[str, dict[str, Any]], str],
+        routing: RoutingConfig | None = None,
     ) -> None:
         self.settings = settings
+        # The thresholds the routing policy runs with, so the chart cannot drift from them.
+        self.routing = routing or RoutingConfig.from_rasa_config(RASA_CONFIG)
         self.queue = queue
         self.accounts = accounts
         self.rasa = rasa
@@ -94,6 +105,7 @@ class Console:
             Route("/api/console/login", self.login, methods=["POST"]),
             Route("/api/console/logout", self.logout, methods=["POST"]),
             Route("/api/console/me", a(self.me)),
+            Route("/api/console/settings", a(self.page_settings)),
             Route("/api/console/queue", a(self.queue_snapshot)),
             Route("/api/console/stream", a(self.stream)),
             Route("/api/console/handoffs/{id:int}", a(self.conversation)),
@@ -198,6 +210,10 @@ class Console:
 
     async def me(self, request: Request, user: User) -> Response:
         return JSONResponse({"user": user.__dict__})
+
+    async def page_settings(self, request: Request, user: User) -> Response:
+        thresholds = {"escalate_at": self.routing.escalate_at, "urgent_at": self.routing.urgent_at}
+        return JSONResponse({"thresholds": thresholds})
 
     # --- Queue and live feed ------------------------------------------------------------
     async def queue_snapshot(self, request: Request, user: User) -> Response:

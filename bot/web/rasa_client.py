@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.constants import CUSTOM_AGENT_NAME, CUSTOM_SENDER, CUSTOM_TEXT, SENDER_AGENT
+from core.constants import CUSTOM_AGENT_NAME, CUSTOM_SENDER, CUSTOM_TEXT, SENDER_AGENT
 
 
 class RasaUnavailable(Exception):

@@ -17,7 +17,7 @@ from routing.backends.console import ConsoleBackend
 from routing.handoff import HandoffBackend
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 
 def backend_from_settings(settings: Settings) -> HandoffBackend:

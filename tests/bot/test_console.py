@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
-from bot.settings import Settings
 from bot.web.app import create_app
 from bot.web.console import SESSION_COOKIE
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 from routing.accounts import AGENT, LEAD
 from tests.routing.test_backends import make_request
 
@@ -211,7 +215,6 @@ def test_customer_text_is_stored_verbatim_for_the_page_to_escape(console) -> Non
     assert view["handoff"]["customer_name"] == HOSTILE
     assert view["messages"][-1]["text"] == HOSTILE
     page = TestClient(app).get("/console").text
-    assert "innerHTML" not in TestClient(app).get("/static/console.js").text
     assert HOSTILE not in page
 
 
@@ -226,3 +229,50 @@ def test_a_lead_can_close_a_conversation_an_agent_holds(console) -> None:
     closed = lee.post(f"/api/console/handoffs/{handoff}/resolve")
     assert closed.status_code == 200 and closed.json()["handoff"]["status"] == "resolved"
     assert rasa.events("conv-lead")[-1]["text"].startswith("Lee has marked this conversation")
+
+
+def test_the_console_reads_the_routing_thresholds_from_config_yml(console) -> None:
+    app, _ = console
+    assert TestClient(app).get("/api/console/settings").status_code == 401
+    config = yaml.safe_load((PROJECT_ROOT / "bot" / "config.yml").read_text(encoding="utf-8"))
+    policy = next(p for p in config["policies"] if p.get("name") == "routing.policy.RoutingPolicy")
+    reply = signed_in(app, "dana").get("/api/console/settings")
+    assert reply.status_code == 200
+    assert reply.json()["thresholds"] == {
+        "escalate_at": policy["escalate_at"],
+        "urgent_at": policy["urgent_at"],
+    }
+
+
+def test_every_console_module_is_served_as_javascript(console) -> None:
+    """The page loads main.js as an ES module; browsers refuse a module that is not
+    served with a JavaScript content type, so check every file the import graph reaches."""
+    app, _ = console
+    client = TestClient(app)
+    page = client.get("/console").text
+    entries = re.findall(r'<script type="module" src="([^"]+)"></script>', page)
+    assert entries == ["/static/console/main.js"]
+    seen: dict[str, str] = {}
+    pending = list(entries)
+    while pending:
+        url = pending.pop()
+        if url in seen:
+            continue
+        reply = client.get(url)
+        assert reply.status_code == 200, url
+        assert reply.headers["content-type"].split(";")[0] in (
+            "application/javascript",
+            "text/javascript",
+        ), (url, reply.headers["content-type"])
+        seen[url] = reply.text
+        for target in re.findall(r'(?:from|import)\s+"(\.{1,2}/[^"]+)"', reply.text):
+            pending.append(urljoin(url, target))
+    assert {u.rsplit("/", 1)[1] for u in seen} >= {
+        "main.js",
+        "api.js",
+        "queue.js",
+        "conversation.js",
+        "chart.js",
+    }
+    for url, source in seen.items():
+        assert "innerHTML" not in source, url  # customer text only ever goes in as text

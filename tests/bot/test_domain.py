@@ -6,8 +6,8 @@ import inspect
 
 import yaml
 
-from bot import constants
-from bot.settings import PROJECT_ROOT
+from core import constants
+from core.paths import PROJECT_ROOT
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "bot" / "domain.yml").read_text())
 

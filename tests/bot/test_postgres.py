@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import RestChat, stack_settings, start_stack
+from tests.conftest import RestChat, postgres_admin_url, stack_settings, start_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
-
-ADMIN_URL = os.environ.get("DATABASE_URL_TEST", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def database_url(name: str) -> str:
-    return str(sa.engine.make_url(ADMIN_URL).set(database=name))
 
 
 @pytest.fixture(scope="module")
 def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    admin = sa.engine.make_url(postgres_admin_url())  # skips when there is no server
     engine = sa.create_engine(
-        ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+        admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
     )
-    try:
-        engine.connect().close()
-    except sa.exc.OperationalError as e:
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL} ({str(e).strip()[:120]})")
     suffix = uuid.uuid4().hex[:8]
     names = [f"bb_tracker_{suffix}", f"bb_store_{suffix}"]
     settings = stack_settings(
         tmp_path_factory.mktemp("pg"),
-        DATABASE_URL=database_url(names[0]),  # created by the tracker store on first start
-        STORE_URL=database_url(names[1]),
+        # The tracker store's database is created by the tracker store on first start.
+        DATABASE_URL=admin.set(database=names[0]).render_as_string(hide_password=False),
+        STORE_URL=admin.set(database=names[1]).render_as_string(hide_password=False),
     )
     running = start_stack(settings)
     yield running

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigurationError
-from bot.settings import PROJECT_ROOT, SETTINGS, Settings, read_dotenv
+from core.errors import ConfigurationError
+from core.paths import PROJECT_ROOT
+from core.settings import SETTINGS, Settings, read_dotenv
 
 
 def test_defaults_need_no_server(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.constants import KNOWLEDGE, SHARED_ENCODING
+from core.constants import KNOWLEDGE, SHARED_ENCODING
 from knowledge.component import HelpCenterRetrieverComponent
 from knowledge.errors import IndexNotFoundError
 from knowledge.retriever import Retriever

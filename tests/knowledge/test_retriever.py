@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from knowledge.articles import load_articles
 from knowledge.errors import CorruptIndexError, IndexNotFoundError
-from knowledge.index import HelpCenterIndex
+from knowledge.index import MANIFEST, HelpCenterIndex
 from knowledge.retriever import Retriever
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -73,6 +73,12 @@ def test_rebuild_reembeds_only_changed_articles_and_reloads(tmp_path: Path, enco
 
     first = HelpCenterIndex.build(load_articles(articles_dir), counting_embed, index_dir)
     assert first.embedded_articles == 3
+    # The retriever notices a rebuild by the manifest's mtime. Two builds within one tick
+    # of the file system's clock (a jiffy on Linux, a second or two on some file systems)
+    # would leave it unchanged; dating the first build a minute back stands in for the
+    # time that passes between two real builds, on any file system.
+    built = (index_dir / MANIFEST).stat().st_mtime
+    os.utime(index_dir / MANIFEST, (built - 60, built - 60))
     retriever = Retriever(index_dir, encoder=encoder)
     assert retriever.search("gift wrapping", k=1)[0].article_id != "gift-wrap"
 
@@ -82,10 +88,9 @@ def test_rebuild_reembeds_only_changed_articles_and_reloads(tmp_path: Path, enco
         "and can be added at checkout.\n"
     )
     calls.clear()
-    time.sleep(0.01)
     second = HelpCenterIndex.build(load_articles(articles_dir), counting_embed, index_dir)
     assert (second.embedded_articles, second.reused_articles) == (1, 3)
     assert sum(calls) == 2  # the new article's one section and its summary, nothing else
     assert retriever.search("can you gift wrap my order", k=1)[0].article_id == "gift-wrap"
-    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest = json.loads((index_dir / MANIFEST).read_text())
     assert manifest["build"]["embedded_articles"] == 1

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from nlu.distress import Turn, count_repeats, estimate_distress, turns_from_events
+from core.conversation import Turn
+from nlu.distress import count_repeats, estimate_distress
 
 
 def turn(text: str, f: float, intent: str | None = None, failed: bool = False) -> Turn:
-    return Turn(text=text, frustration=f, intent=intent, failed=failed)
+    return Turn.scored(text, f, intent=intent, failed=failed)
 
 
 def test_no_turns_no_distress() -> None:
@@ -49,49 +50,3 @@ def test_greetings_and_yes_are_not_repeated_requests() -> None:
         turn("yes", 0, "affirm"),
     ]
     assert count_repeats(turns) == 0
-
-
-def test_turns_from_tracker_events_read_scores_and_fallbacks() -> None:
-    events = [
-        {"event": "action", "name": "action_listen"},
-        {
-            "event": "user",
-            "text": "where is my order",
-            "parse_data": {
-                "intent": {"name": "order_status"},
-                "emotion": {
-                    "sentiment": {"negative": 0.6, "neutral": 0.3, "positive": 0.1},
-                    "frustration": 0.4,
-                    "urgency": 0.1,
-                },
-            },
-        },
-        {"event": "action", "name": "order_lookup_form"},
-        {"event": "user", "text": "/affirm", "parse_data": {"intent": {"name": "affirm"}}},
-        {"event": "user", "text": "blah", "parse_data": {"intent": {"name": "out_of_scope"}}},
-        {"event": "action", "name": "action_default_fallback"},
-    ]
-    turns = turns_from_events(events)
-    assert [t.text for t in turns] == ["where is my order", "blah"]
-    assert turns[0].frustration == 0.4 and turns[0].negative == 0.6
-    assert turns[1].failed and not turns[0].failed
-
-
-def test_a_help_center_miss_counts_as_a_failed_turn() -> None:
-    events = [
-        {
-            "event": "user",
-            "text": "do you have an affiliate program",
-            "parse_data": {"intent": {"name": "ask_faq"}},
-        },
-        {"event": "action", "name": "action_answer_from_help_center"},
-        {"event": "slot", "name": "kb_outcome", "value": "miss"},
-        {
-            "event": "user",
-            "text": "how long do refunds take",
-            "parse_data": {"intent": {"name": "ask_faq"}},
-        },
-        {"event": "slot", "name": "kb_outcome", "value": "answered"},
-    ]
-    turns = turns_from_events(events)
-    assert [t.failed for t in turns] == [True, False]

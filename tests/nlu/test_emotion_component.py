@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.constants import EMOTION, SHARED_ENCODING
+from core.constants import EMOTION, SHARED_ENCODING
 from nlu.emotion_component import EmotionScorerComponent
 from nlu.scorer import EmotionScorer
 

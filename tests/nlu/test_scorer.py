@@ -7,8 +7,8 @@ import math
 import pytest
 
 import nlu
+from core.emotion import SENTIMENT_LABELS, EmotionScores
 from nlu.scorer import EmotionScorer
-from nlu.scores import SENTIMENT_LABELS, EmotionScores
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,14 @@ def test_every_input_gets_valid_scores(scorer: EmotionScorer) -> None:
 
 
 def test_long_input_is_truncated_not_rejected(scorer: EmotionScorer) -> None:
-    long = "I am furious, this is unacceptable. " * 600  # 21,600 characters
-    whole, head = scorer.score([long, long[:2000]])  # 2,000 characters are > 128 word pieces
+    calm = "Thanks, the parcel arrived today and everything is fine. " * 20  # > 128 pieces
+    angry = "I am furious, this is unacceptable. " * 600  # 21,600 characters
+    whole, head, tail = scorer.score([calm + angry, calm, angry])
     assert_valid(whole)
-    assert whole == head  # the message is cut at 128 word pieces; the rest is ignored
+    # The message is cut at 128 word pieces and the rest is ignored: the angry tail, which
+    # scores very differently on its own, changes nothing.
+    assert whole == head
+    assert (head.label, tail.label) == ("positive", "negative"), (head, tail)
 
 
 def test_public_function_uses_the_int8_scorer(onnx_scorer: EmotionScorer) -> None:
@@ -66,8 +70,42 @@ def test_public_function_uses_the_int8_scorer(onnx_scorer: EmotionScorer) -> Non
     assert nlu.score([]) == []
 
 
+# What the README promises for the int8 graph, and bounds that hold it on any x86 CPU.
+#
+# ONNX Runtime picks its int8 matrix kernels by CPUID. Two kinds give different numbers:
+# exact int8 dot products (AMX, AVX-512 VNNI, AVX-VNNI, SSE4.1) and the AVX2 kernels of
+# CPUs without VNNI, which add u8 x s8 products in saturating 16-bit pairs (AVX-512 without
+# VNNI does the same; not measured: QEMU emulates no AVX-512).
+# Single probabilities move a long way under quantisation (mean |torch - int8| 0.019 to
+# 0.020, the largest 0.28 to 0.31), so the old bound on that mean (< 0.02) failed at 0.0203.
+# The test asserts the promise itself: the ranking (AUROC) and the routing decisions.
+#
+# Measured on the own test split (238 messages; `pytest -s` prints the line), ORT 1.23.2:
+#                               AUROC gap       decisions agree: pooled, worst single one
+#   Xeon, AMX + AVX-512 VNNI    0.0016 / 0.0007  98.3% (16 of 952), 97.5% (frustration@0.5)
+#   qemu -cpu Nehalem (SSE4.1)  0.0016 / 0.0007  98.3% (16 of 952), 97.5% (frustration@0.5)
+#   qemu -cpu Haswell-v4 (AVX2) 0.0074 / 0.0008  98.5% (14 of 952), 97.9% (frustration@0.8)
+#   (AUROC gap for frustration / urgency.) On the Xeon, graph optimisation off, basic or
+#   all and 1 or 2 threads change the gaps by at most 0.0003 and one decision; batches of
+#   1 instead of 64 (the activation scale spans the batch) give 0.0033 and 98.7% pooled.
+# Bounds: an AUROC gap under 0.01 is the README's figure. It leaves 0.0026 (35% of the
+# gap) on AVX2 without VNNI, the worst kind measured; the result on one kind of CPU is
+# deterministic, so that margin is not eaten by noise, only by a different model or
+# quantisation (re-measure then). Decisions (frustration and urgency on the same side of
+# 0.5 and of 0.8) agree on at least 97% of the 4 x 238 message-decisions, pooled: 97% per
+# decision would allow 7 flips where 6 were measured (one message from failing); pooled it
+# allows 28 against 16. Each decision alone agrees on at least 95% (11 flips allowed, 6
+# measured), so a regression in one decision cannot hide in the pool. Not the measure:
+# whether a message keeps all four decisions (93.3% to 94.1% do).
+AUROC_GAP = 0.01
+DECISIONS_AGREE_POOLED = 0.97
+DECISIONS_AGREE_EACH = 0.95
+
+
 def test_int8_scorer_agrees_with_pytorch(scorer: EmotionScorer, onnx_scorer: EmotionScorer) -> None:
-    """Quantisation moves single scores a little but keeps the ranking (AUROC) intact."""
+    """Quantisation moves single scores but keeps the ranking (AUROC within 0.01 of
+    PyTorch) and the routing decisions (README, "Emotion scores")."""
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     from nlu.datasets import own_examples
@@ -75,10 +113,21 @@ def test_int8_scorer_agrees_with_pytorch(scorer: EmotionScorer, onnx_scorer: Emo
     examples = own_examples("test")
     exact = scorer.probabilities([e.text for e in examples])
     fast = onnx_scorer.probabilities([e.text for e in examples])
-    assert abs(exact - fast).mean() < 0.02
+    gaps, agreement = {}, {}
     for column, task in ((3, "frustration"), (4, "urgency")):
         y = [getattr(e, task) for e in examples]
-        assert abs(roc_auc_score(y, exact[:, column]) - roc_auc_score(y, fast[:, column])) < 0.02
+        gaps[task] = abs(roc_auc_score(y, exact[:, column]) - roc_auc_score(y, fast[:, column]))
+        for threshold in (0.5, 0.8):
+            same = (exact[:, column] >= threshold) == (fast[:, column] >= threshold)
+            agreement[f"{task}@{threshold}"] = float(same.mean())
+    pooled = float(np.mean(list(agreement.values())))  # every decision counts the same
+    print(
+        f"int8 vs torch on {len(examples)} messages: mean |d| {abs(exact - fast).mean():.4f}, "
+        f"AUROC gaps {gaps}, decisions agree {pooled:.4f} pooled, {agreement}"
+    )
+    assert max(gaps.values()) < AUROC_GAP, gaps
+    assert pooled >= DECISIONS_AGREE_POOLED, agreement
+    assert min(agreement.values()) >= DECISIONS_AGREE_EACH, agreement
     for s in onnx_scorer.score(ODD_INPUTS):
         assert_valid(s)
 
@@ -124,6 +173,12 @@ def test_sentiment_polarity(scorer: EmotionScorer) -> None:
     assert angry.label == "negative"
 
 
+# fp32 PyTorch, padded in a batch or not: measured here the scores differ by at most
+# 1.8e-7 for these texts and 1.0e-6 over the whole own test split (238 messages, batch of
+# 64 against one by one), below the 1e-4 step the scores are rounded to. Other CPUs sum in
+# another order (AVX2 or AVX-512 kernels), which moves fp32 results by the same ~1e-6, so
+# 2e-3 (and 1e-3 below) leaves a margin of 10x over one rounding step and 1000x over the
+# arithmetic; a real disagreement (the padding read as tokens) moves scores by 1e-2 or more.
 def test_batch_and_single_scores_agree(scorer: EmotionScorer) -> None:
     texts = ["hi", "my package never arrived and nobody answers my emails", "thanks!"]
     batch = scorer.score(texts)
@@ -134,6 +189,8 @@ def test_batch_and_single_scores_agree(scorer: EmotionScorer) -> None:
 
 
 def test_shared_encoding_gives_the_same_scores(scorer: EmotionScorer) -> None:
+    # Measured here: identical (difference 0.0) for this text; 5e-5 at most over the own
+    # test split scored from one batched encoding. See the bounds above.
     text = "I was charged twice and I'm really annoyed"
     encoding = scorer.encoder.encode([text])
     (shared,) = scorer.score_encoding(encoding)
@@ -158,14 +215,37 @@ def test_corrupt_model_names_the_fix(tmp_path) -> None:
         EmotionScorer(model_dir=tmp_path).score(["hello"])
 
 
-def test_mentions_links_and_hashtags_do_not_change_the_scores(scorer: EmotionScorer) -> None:
-    plain, social = scorer.score(
-        [
-            "where is my refund? still waiting",
-            "@user @BrightbasketHelp where is my refund? #still #waiting https://t.co/x1",
-        ]
-    )
+PLAIN = "where is my refund? still waiting"
+SOCIAL = "@user @BrightbasketHelp where is my refund? #still #waiting https://t.co/x1"
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_mentions_links_and_hashtags_do_not_change_the_scores(
+    backend: str, scorer: EmotionScorer, onnx_scorer: EmotionScorer
+) -> None:
+    from nlu.text import normalise
+
+    chosen = scorer if backend == "torch" else onnx_scorer
+    assert normalise(SOCIAL) == PLAIN
+    plain, social = chosen.score([PLAIN, SOCIAL])
     assert social == plain
+
+
+def test_without_normalising_the_artefacts_would_change_the_scores(
+    scorer: EmotionScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes the scores above equal is the normalising, not a model that happens to
+    ignore mentions, links and hashtags: scored as they are, they move frustration."""
+    import nlu.scorer
+
+    (plain,) = scorer.score([PLAIN])
+    monkeypatch.setattr(nlu.scorer, "normalise", lambda text: text)
+    (unchanged,) = scorer.score([PLAIN])
+    assert unchanged == plain  # bypassing it leaves text without artefacts alone
+    (raw,) = scorer.score([SOCIAL])
+    # Measured: frustration 0.868 raw against 0.974 normalised (0.106 apart; fp32 noise is
+    # 1e-6), so 0.01 is a tenth of the effect.
+    assert abs(raw.frustration - plain.frustration) > 0.01, (raw, plain)
 
 
 def test_an_encoding_from_another_branch_layer_is_refused(scorer: EmotionScorer) -> None:

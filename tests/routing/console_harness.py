@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.settings import Settings
 from bot.web.app import create_app
+from core.settings import Settings
 from routing.backends import ConsoleBackend
 from routing.queue import FROM_CUSTOMER, HandoffQueue
 from tests.conftest import free_port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.distress import Turn
+from core.conversation import Turn
 from routing import CONTINUE, EMPATHIZE, ESCALATE, Customer, RoutingConfig, decide, queue_for
 
 
@@ -15,7 +15,7 @@ def turn(
     intent: str | None = None,
     failed: bool = False,
 ) -> Turn:
-    return Turn(text, frustration, urgency, frustration, intent, failed)
+    return Turn.scored(text, frustration, urgency, frustration, intent=intent, failed=failed)
 
 
 def test_growing_frustration_escalates_with_the_reason_queue_and_priority() -> None:
@@ -129,9 +129,17 @@ def test_config_rejects_unknown_settings_and_inverted_thresholds() -> None:
 
 
 def test_an_urgent_sounding_issue_the_bot_settles_itself_does_not_jump_the_queue() -> None:
-    duplicate = Turn("I was charged twice for my order", 0.3, urgency=0.96, issue="charged_twice")
-    fraud = Turn(
-        "someone used my card in another country", 0.3, urgency=0.96, issue="unknown_charge"
+    duplicate = Turn.scored(
+        "I was charged twice for my order",
+        0.3,
+        urgency=0.96,
+        entities=(("issue_type", "charged_twice"),),
+    )
+    fraud = Turn.scored(
+        "someone used my card in another country",
+        0.3,
+        urgency=0.96,
+        entities=(("issue_type", "unknown_charge"),),
     )
 
     assert decide([duplicate]).action != "escalate"

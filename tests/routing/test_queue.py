@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from routing.handoff import (
     UnknownHandoff,
 )
 from routing.queue import DEFAULT_SECONDS_PER_PLACE, FROM_CUSTOMER, HandoffQueue
+from tests.conftest import postgres_admin_url
 from tests.routing.test_backends import make_request
 
 
@@ -133,16 +133,13 @@ def test_concurrent_claims_have_exactly_one_winner(queue) -> None:
 
 @pytest.mark.postgres
 def test_concurrent_claims_have_exactly_one_winner_on_postgres() -> None:
-    admin = os.environ.get("DATABASE_URL_TEST", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = postgres_admin_url()  # skips when there is no server
     engine = sa.create_engine(
         admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
     )
-    try:
-        engine.connect().close()
-    except sa.exc.OperationalError as e:
-        pytest.skip(f"no PostgreSQL at {admin} ({str(e).strip()[:120]})")
     name = f"bb_queue_{uuid.uuid4().hex[:8]}"
-    q = HandoffQueue(str(sa.engine.make_url(admin).set(database=name)))
+    url = sa.engine.make_url(admin).set(database=name)
+    q = HandoffQueue(url.render_as_string(hide_password=False))
     try:
         for round_ in range(5):
             placed = q.open(make_request(f"pg-race-{round_}"))

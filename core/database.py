@@ -1,12 +1,16 @@
 """Database URLs: normalising, redacting, and creating what is missing (SQLite, PostgreSQL).
 
 Shared by the tracker store and the sample store so that both accept the same URLs.
+`Database` also brings the store database's schema to the newest migration
+(`core.migrations`) when it first opens it.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +18,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.errors import ConfigurationError
+from core.errors import ConfigurationError
+from core.migrations import upgrade
 
 logger = logging.getLogger(__name__)
+
+WAL_ATTEMPTS = 20
 
 
 def normalize_database_url(url: str) -> str:
@@ -62,7 +69,8 @@ def _create_postgres_database(url: sa.engine.URL) -> None:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
         logger.info("Created PostgreSQL database %s", url.database)
-    except sa.exc.ProgrammingError as e:
+    except (sa.exc.ProgrammingError, sa.exc.IntegrityError) as e:
+        # Another process created it first (IntegrityError when both tried at once).
         if "already exists" not in str(e):
             raise
     finally:
@@ -87,7 +95,7 @@ def create_engine(url: str) -> sa.engine.Engine:
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
@@ -95,11 +103,26 @@ def create_engine(url: str) -> sa.engine.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    # When two processes open a new file at once, both switch it to WAL and the second
+    # gets "database is locked" at once (SQLite's busy timeout does not apply): retry.
+    for attempt in range(1, WAL_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == WAL_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+
+
 class Database:
-    """One database URL, opened on first use, with `metadata`'s tables created then.
+    """One database URL, opened on first use and migrated to the newest schema then.
 
     Cheap to construct (nothing touches the disk or the network until `engine` is read);
-    thread-safe. Shared by the handoff queue and the console accounts.
+    thread-safe. Shared by the handoff queue and the console accounts. `metadata` holds
+    the tables the owner queries; the migrations in `core.migrations`, not `metadata`,
+    create and change them.
     """
 
     def __init__(self, url: str, metadata: sa.MetaData) -> None:
@@ -112,8 +135,13 @@ class Database:
     def engine(self) -> sa.engine.Engine:
         with self._lock:
             if self._engine is None:
-                self._engine = create_engine(self.url)
-                self.metadata.create_all(self._engine)
+                engine = create_engine(self.url)
+                try:
+                    upgrade(engine)
+                except BaseException:
+                    engine.dispose()
+                    raise
+                self._engine = engine
             return self._engine
 
     @contextmanager

@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import ConfigurationError
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from core.errors import ConfigurationError
+from core.paths import PROJECT_ROOT
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,10 @@ import httpx
 
 from bot.bench import bench_settings, percentile
 from bot.launcher import ServiceStack
-from bot.settings import PROJECT_ROOT, Settings
+from core.constants import KB_ANSWERED, PRIORITIES, PRIORITY_URGENT, SLOT_KB_OUTCOME
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 from routing.accounts import AGENT, Accounts
-from routing.decision import PRIORITIES
 from routing.handoff import HandoffRequest
 from routing.skills import QUEUES
 from routing.summary import HandoffSummary
@@ -82,7 +83,7 @@ def decision_cost(repeats: int = 200) -> list[tuple[int, float, float]]:
                         },
                     ),
                     ActionExecuted("order_lookup_form"),
-                    SlotSet("kb_outcome", "answered"),
+                    SlotSet(SLOT_KB_OUTCOME, KB_ANSWERED),
                     BotUttered("Your order shipped on Monday."),
                 ]
             tracker = DialogueStateTracker.from_events("bench", events, domain.slots)
@@ -225,7 +226,7 @@ def scale(settings: Settings, waiting: int) -> dict[str, float]:
     listeners = [StreamListener(settings, "bench-agent") for _ in range(5)]
     snapshot = listeners[0].events[0][2]
     t = time.perf_counter()
-    internal.post("/internal/handoffs", json=make_request("scale-last", "urgent").as_dict())
+    internal.post("/internal/handoffs", json=make_request("scale-last", PRIORITY_URGENT).as_dict())
     fanout = [listener.wait_for("queue", t) for listener in listeners]
     if any(at is None for at in fanout):
         raise RuntimeError("a console did not get the queue update")
@@ -276,7 +277,7 @@ def render_console(settings: Settings, waiting: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m routing.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.bench_routing", description=__doc__)
     parser.add_argument("--handoffs", type=int, default=20, help="handoffs to time (20)")
     parser.add_argument("--waiting", type=int, default=500, help="waiting conversations (500)")
     args = parser.parse_args()

@@ -1,8 +1,9 @@
 """Names shared by `bot/`, `nlu/`, `knowledge/` and `routing/`.
 
 Every message, slot, entity, intent, action and metadata key the packages exchange is
-named here once. The domain (`bot/domain.yml`) uses the same strings; a test checks that
-the two agree.
+named here once, and so is every value with a meaning across packages (help-center
+outcomes, routing actions, priorities, handoff statuses). The domain (`bot/domain.yml`)
+uses the same strings; a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ SLOT_KB_SCORE = "kb_article_score"  # its retrieval score
 SLOT_KB_CONFIDENCE = "kb_confidence"  # confidence that it answered the question
 SLOT_KB_CANDIDATES = "kb_candidates"  # the question's ranked hits, for "that didn't help"
 SLOT_KB_SHOWN = "kb_shown"  # article ids shown for the current question
-SLOT_KB_OUTCOME = "kb_outcome"  # answered, miss, not_helpful
+SLOT_KB_OUTCOME = "kb_outcome"  # one of KB_OUTCOMES
 SLOT_FAILED_ANSWERS = "failed_answers"  # fallbacks, help-center misses, "didn't help"
 SLOT_CUSTOMER_TIER = "customer_tier"  # "standard" or "plus", from the store
 SLOT_CONTACTS_7D = "contacts_7d"  # the customer's support contacts in the last 7 days
@@ -58,6 +59,30 @@ CARRY_OVER_SLOTS: tuple[str, ...] = (
     SLOT_HANDOFF_REFERENCE,
 )
 TONE_EMPATHETIC = "empathetic"
+
+# --- Values of the kb_outcome slot: what became of the latest help-center question ----
+KB_ANSWERED = "answered"  # a passage was shown with confidence
+KB_MISS = "miss"  # nothing confident: "I'm not sure" (a failed answer)
+KB_NOT_HELPFUL = "not_helpful"  # the customer said the passage did not help
+KB_OUTCOMES = (KB_ANSWERED, KB_MISS, KB_NOT_HELPFUL)
+
+# --- Routing decisions (routing.decide), stored in the routing_decision slot ----------
+ROUTE_CONTINUE = "continue"
+ROUTE_EMPATHIZE = "empathize"
+ROUTE_ESCALATE = "escalate"
+ROUTE_ACTIONS = (ROUTE_CONTINUE, ROUTE_EMPATHIZE, ROUTE_ESCALATE)
+PRIORITY_URGENT = "urgent"
+PRIORITY_HIGH = "high"
+PRIORITY_NORMAL = "normal"
+PRIORITIES = (PRIORITY_URGENT, PRIORITY_HIGH, PRIORITY_NORMAL)  # most pressing first
+
+# --- Values of the handoff_status slot ------------------------------------------------
+HANDOFF_WAITING = "waiting"  # in a queue; the bot is silent
+HANDOFF_CLAIMED = "claimed"  # an agent holds it; the bot is silent
+HANDOFF_RESOLVED = "resolved"  # the agent closed it; the bot answers again
+HANDOFF_HANDED_BACK = "handed_back"  # the agent gave it back to the bot
+HANDOFF_STATUSES = (HANDOFF_WAITING, HANDOFF_CLAIMED, HANDOFF_RESOLVED, HANDOFF_HANDED_BACK)
+SILENT_STATUSES = frozenset({HANDOFF_WAITING, HANDOFF_CLAIMED})
 
 # --- Entities ---------------------------------------------------------------------
 ENTITY_ORDER_NUMBER = "order_number"
@@ -85,6 +110,25 @@ INTENT_NOT_HELPFUL = "not_helpful"
 INTENT_NLU_FALLBACK = "nlu_fallback"
 INTENT_OUT_OF_SCOPE = "out_of_scope"
 INTENT_THANKS = "thanks"
+INTENT_GOODBYE = "goodbye"
+INTENT_INFORM = "inform"
+INTENT_BOT_CHALLENGE = "bot_challenge"
+# Intents that are not requests: asking one again is no repetition, and none of them is
+# what a conversation is about.
+SMALL_TALK_INTENTS = frozenset(
+    {
+        INTENT_GREET,
+        INTENT_GOODBYE,
+        INTENT_THANKS,
+        INTENT_AFFIRM,
+        INTENT_DENY,
+        INTENT_INFORM,
+        INTENT_BOT_CHALLENGE,
+        INTENT_OUT_OF_SCOPE,
+        INTENT_NLU_FALLBACK,
+        INTENT_NOT_HELPFUL,
+    }
+)
 
 # --- Issue types (canonical values of the issue_type entity) ------------------------
 ISSUE_LATE = "late"
@@ -139,3 +183,15 @@ CUSTOM_SENDER = "sender"  # "agent" for a person's message
 CUSTOM_AGENT_NAME = "agent_name"
 CUSTOM_TEXT = "text"
 SENDER_AGENT = "agent"
+SENDER_CUSTOMER = "customer"  # transcript senders: customer, bot, agent
+SENDER_BOT = "bot"
+
+# --- Tracker event names and keys (Rasa's wire format, rasa.shared.core.events) -------
+EVENT_USER = "user"
+EVENT_BOT = "bot"
+EVENT_SLOT = "slot"
+EVENT_ACTION = "action"
+EVENT_ACTIVE_LOOP = "active_loop"
+EVENT_SESSION_STARTED = "session_started"
+PARSE_INTENT = "intent"
+PARSE_ENTITIES = "entities"

@@ -1,0 +1,94 @@
+// The page's fixed elements and the small builders every view uses. Text always goes in
+// with textContent, never as HTML.
+import { PRIORITY_LABELS } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+
+export const ui = {
+  signin: $("signin"),
+  loginForm: $("login-form"),
+  loginUsername: $("login-username"),
+  loginPassword: $("login-password"),
+  loginSubmit: $("login-submit"),
+  loginError: $("login-error"),
+  session: $("session"),
+  live: $("live-status"),
+  whoami: $("whoami"),
+  logout: $("logout"),
+  workspace: $("workspace"),
+  queue: $("queue"),
+  queueEmpty: $("queue-empty"),
+  queueCounts: $("queue-counts"),
+  queueTotal: $("queue-total"),
+  placeholder: $("conversation-placeholder"),
+  conversation: $("conversation"),
+  title: $("conversation-title"),
+  meta: $("conversation-meta"),
+  claim: $("conversation-claim"),
+  resolve: $("resolve"),
+  handback: $("handback"),
+  close: $("close-conversation"),
+  body: $("conversation-body"),
+  summary: $("summary"),
+  chart: $("emotion-chart"),
+  transcript: $("transcript"),
+  readonlyHint: $("readonly-hint"),
+  composers: $("composers"),
+  replyForm: $("reply-form"),
+  replyText: $("reply-text"),
+  replySend: $("reply-send"),
+  replyError: $("reply-error"),
+  noteForm: $("note-form"),
+  noteText: $("note-text"),
+  noteSend: $("note-send"),
+  noteError: $("note-error"),
+  notice: $("notice"),
+  announcer: $("announcer"),
+};
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+export function timeOfDay(epoch) {
+  if (!epoch) return null;
+  const date = new Date(epoch * 1000);
+  if (Number.isNaN(date.getTime())) return null;
+  const node = el("time", "msg__time", date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  node.dateTime = date.toISOString();
+  return node;
+}
+
+export function priorityBadge(priority) {
+  const key = PRIORITY_LABELS[priority] ? priority : "normal";
+  const badge = el("span", "badge badge--" + key, PRIORITY_LABELS[key]);
+  badge.title = PRIORITY_LABELS[key] + " priority";
+  return badge;
+}
+
+let noticeTimer = null;
+
+export function notify(text, kind) {
+  clearTimeout(noticeTimer);
+  ui.notice.className = "notice notice--" + (kind || "info");
+  ui.notice.textContent = text;
+  noticeTimer = setTimeout(clearNotice, kind === "error" ? 10000 : 5000);
+}
+
+export function clearNotice() {
+  clearTimeout(noticeTimer);
+  ui.notice.textContent = "";
+  ui.notice.className = "notice";
+}
