@@ -10,9 +10,12 @@ export TOKENIZERS_PARALLELISM := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export RASA_TELEMETRY_ENABLED := false
+# No training cache in .rasa/: Rasa's `rasa test` scans the project for stories and
+# trips over the cache's JSON files; the bootstrap retrains only when inputs change.
+export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint train index migration train-emotion eval-nlu eval-emotion eval-knowledge bench bench-emotion bench-knowledge bench-routing user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-emotion bench-knowledge bench-routing user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,8 +72,14 @@ eval-nlu: setup ## 5-fold cross-validation of the NLU pipeline (prints intent ma
 eval-emotion: $(VENV)/.installed ## emotion scores on held-out data: one table against the targets
 	@$(PY) -m nlu.evaluate
 
+test-stories: setup ## Rasa's conversation tests (tests/test_stories.yml): every predicted action against the story
+	@$(VENV)/bin/rasa test core --stories tests/test_stories.yml --model models/support.tar.gz --out results/test-stories
+
 eval-knowledge: setup ## help-center retrieval: recall@k/MRR, BANKING77, CLINC150 out-of-scope
 	@$(PY) -m knowledge.evaluate
+
+eval-conversations: setup ## scripted conversations through the real stack: expected vs actual table
+	@$(PY) -m bot.evaluate_conversations
 
 bench: setup ## benchmarks: REST turn latency p50/p95 (prints numbers)
 	@$(PY) -m bot.bench
@@ -91,4 +100,4 @@ lock: ## re-resolve pyproject.toml's dependencies and rewrite requirements.lock
 	@./scripts/lock.sh
 
 clean: ## remove runtime data and trained models (keeps the environment)
-	rm -rf data/runtime models
+	rm -rf data/runtime models .rasa results

@@ -100,7 +100,13 @@ def train(settings: Settings) -> None:
         "--force",
     ]
     env = dict(
-        os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", RASA_TELEMETRY_ENABLED="false"
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        RASA_TELEMETRY_ENABLED="false",
+        # No cache in .rasa/ (its JSON files crash `rasa test` from the root, which scans
+        # the project for stories); --force retrains everything anyway.
+        RASA_MAX_CACHE_SIZE="0",
     )
     result = subprocess.run(command, cwd=PROJECT_ROOT, env=env)
     if result.returncode != 0 or not model_path(settings).is_file():

@@ -113,6 +113,7 @@ INTENT_THANKS = "thanks"
 INTENT_GOODBYE = "goodbye"
 INTENT_INFORM = "inform"
 INTENT_BOT_CHALLENGE = "bot_challenge"
+INTENT_STOP = "stop"  # leave the question being asked: "never mind", "forget it"
 # Intents that are not requests: asking one again is no repetition, and none of them is
 # what a conversation is about.
 SMALL_TALK_INTENTS = frozenset(
@@ -165,6 +166,7 @@ ACTION_DEFAULT_FALLBACK = "action_default_fallback"
 ACTION_ANSWER_FROM_HELP_CENTER = "action_answer_from_help_center"
 ACTION_HELP_CENTER_NOT_HELPFUL = "action_help_center_not_helpful"
 ACTION_RELAY_TO_AGENT = "action_relay_to_agent"  # a message while a person holds the chat
+ACTION_ASK_CONFIRM_CANCEL = "action_ask_confirm_cancel"  # the subscription form's question
 
 FORM_ORDER_LOOKUP = "order_lookup_form"
 FORM_DELIVERY_PROBLEM = "delivery_problem_form"
@@ -183,6 +185,12 @@ CUSTOM_SENDER = "sender"  # "agent" for a person's message
 CUSTOM_AGENT_NAME = "agent_name"
 CUSTOM_TEXT = "text"
 SENDER_AGENT = "agent"
+# A bot message's custom payload on a handoff change, for the web chat's status line:
+# {"sender": "bot", "handoff_status": <HANDOFF_*>, "handoff_agent": name, "team": words}
+CUSTOM_HANDOFF_STATUS = "handoff_status"
+CUSTOM_HANDOFF_AGENT = "handoff_agent"  # not agent_name: that marks a person's own message
+CUSTOM_TEAM = "team"
+CUSTOM_QUEUE = "queue"
 SENDER_CUSTOMER = "customer"  # transcript senders: customer, bot, agent
 SENDER_BOT = "bot"
 

@@ -13,12 +13,14 @@ everywhere:
     ...                                              # or a person handed it back
 
 A customer turn is `failed` when the bot did not understand it or could not help: its
-intent is a fallback or "that didn't help", the fallback action ran after it, or the help
-center had no confident answer (`kb_outcome` = `miss`).
+intent is a fallback or "that didn't help", the fallback action ran after it, the help
+center had no confident answer (`kb_outcome` = `miss`), or the answer was rejected or
+the question asked again (`kb_outcome` = `not_helpful`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -68,6 +70,7 @@ class Turn:
     timestamp: float | None = None
     replies: int = 0  # bot messages that followed it
     slots_set: tuple[str, ...] = ()  # slots set after it, before the next turn
+    label: bool = False  # the typed text is the title of a button the bot just showed
 
     @classmethod
     def scored(
@@ -89,8 +92,9 @@ class Turn:
 
     @property
     def button(self) -> bool:
-        """A button payload ("/intent") rather than text the customer typed."""
-        return self.text.startswith("/")
+        """A button: clicked (its payload, "/intent") or its title typed ("Yes, cancel
+        it"). Either way a choice the bot offered, not words that carry emotion."""
+        return self.label or self.text.startswith("/")
 
     @property
     def frustration(self) -> float:
@@ -197,6 +201,7 @@ class _Reader:
         self.forms: list[tuple[str, bool]] = []
         self.articles: list[tuple[str, str]] = []
         self.article: str | None = None  # the article shown last
+        self.titles: set[str] = set()  # button titles shown since the last customer turn
         self.current_from = 0
 
     def read(self, event: Mapping[str, Any]) -> None:
@@ -233,14 +238,19 @@ class _Reader:
             ),
             failed=intent in FAILED_INTENTS,
             timestamp=event.get("timestamp"),
+            label=_folded(text) in self.titles,
         )
+        self.titles = set()
         self.turns.append(turn)
-        if not turn.button:  # the button's title was shown as the bot's message
+        if not text.startswith("/"):  # a clicked button's title was shown as the bot's
             self.messages.append(Message(SENDER_CUSTOMER, text, turn.timestamp))
 
     def _bot(self, event: Mapping[str, Any]) -> None:
         self._update_last(replies=self.turns[-1].replies + 1 if self.turns else 0)
         data = event.get("data") or {}
+        for button in data.get("buttons") or []:
+            if isinstance(button, Mapping) and button.get("title"):
+                self.titles.add(_folded(str(button["title"])))
         custom = data.get("custom") or {}
         if isinstance(custom, Mapping) and isinstance(custom.get("data"), Mapping):
             custom = custom["data"]  # socket.io payloads are wrapped in "data"
@@ -266,16 +276,20 @@ class _Reader:
             if outcome == KB_MISS:
                 self.articles.append((NO_ARTICLE, KB_MISS))
                 self._update_last(failed=True)
-            elif self.article is not None:
-                if (
-                    outcome == KB_NOT_HELPFUL
-                    and self.articles
-                    and self.articles[-1][0] == self.article
-                ):
+            elif outcome == KB_NOT_HELPFUL:
+                self._update_last(failed=True)  # rejected, or the question asked again
+                if self.articles and self.articles[-1][0] == self.article:
                     self.articles[-1] = (self.article, KB_NOT_HELPFUL)
-                else:
-                    self.articles.append((self.article, outcome))
+                elif self.article is not None:
+                    self.articles.append((self.article, KB_NOT_HELPFUL))
+            elif self.article is not None:
+                self.articles.append((self.article, outcome))
 
     def _update_last(self, **changes: Any) -> None:
         if self.turns:
             self.turns[-1] = replace(self.turns[-1], **changes)
+
+
+def _folded(text: str) -> str:
+    """`text` compared loosely: case, spacing and punctuation ignored."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())

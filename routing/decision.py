@@ -12,8 +12,9 @@ Rules, with thresholds from `RoutingConfig`:
 
 1. a request for a person escalates at once (priority from urgency and distress);
 2. an urgent turn (urgency ≥ `urgent_at`) escalates at once with `urgent` priority,
-   unless its issue is one the bot settles itself (`self_service_issues`: a duplicate
-   charge is refunded in the chat; fraud, takeover and safety are not on that list);
+   unless its issue or request is one the bot settles itself (`self_service_issues`: a
+   duplicate charge is refunded in the chat; fraud, takeover and safety are not on that
+   list; `self_service_intents`: a subscription is cancelled in the chat);
 3. distress (adjusted for tier and recent contacts) ≥ `escalate_at` escalates, but only
    with at least `min_turns` customer turns — one sarcastic line is not a trend;
 4. `max_failed_answers` failed answers escalate whatever the tone;
@@ -86,6 +87,9 @@ class RoutingConfig:
     # Issues (issue_type entity) the bot resolves itself: urgent-sounding, but no reason
     # to jump the queue (the emotion model learned "charged twice" as urgent from BANKING77).
     self_service_issues: tuple[str, ...] = ("charged_twice", "password")
+    # Requests the bot completes in seconds, however urgent they sound ("please stop my
+    # pantry box" reads as urgent to the emotion model): a person would not be faster.
+    self_service_intents: tuple[str, ...] = ("cancel_subscription",)
     distress: DistressWeights = field(default_factory=DistressWeights)
 
     @classmethod
@@ -98,8 +102,9 @@ class RoutingConfig:
                 f"{', '.join(sorted(known))}, distress."
             )
         kwargs = {k: v for k, v in values.items() if k in known}
-        if "self_service_issues" in kwargs:
-            kwargs["self_service_issues"] = tuple(kwargs["self_service_issues"])
+        for name in ("self_service_issues", "self_service_intents"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
         if "distress" in values:
             kwargs["distress"] = DistressWeights(**values["distress"])
         config = cls(**kwargs)
@@ -167,13 +172,21 @@ def decide(
     customer: Customer | None = None,
     empathetic: bool = False,
     config: RoutingConfig | None = None,
+    failed_answers: int | None = None,
+    asked_for_person: bool = False,
+    active_form: str | None = None,
 ) -> Decision:
-    """The routing decision after the latest of `turns` (`empathetic`: the bot's tone now)."""
+    """The routing decision after the latest of `turns` (the typed ones).
+
+    `empathetic`: the bot's tone now; `failed_answers`: failed answers in the current part
+    of the conversation, clicked or typed, when the caller counted them (else the failed
+    turns among `turns`); `asked_for_person`: the latest message, typed or clicked, asks
+    for a person; `active_form`: the form in progress, whose request sets the queue."""
     c = config or RoutingConfig()
     who = customer or Customer()
-    if not turns:
+    if not turns and not asked_for_person:
         return Decision(CONTINUE, 0.0, [])
-    latest = turns[-1]
+    latest = turns[-1] if turns else Turn("")
     distress = estimate_distress(turns, c.distress)
     reasons = list(distress.reasons)
     boost = c.tier_weight.get(who.tier, 0.0)
@@ -183,7 +196,7 @@ def decide(
         reasons.append(f"{who.tier} customer")
     if extra_contacts:
         reasons.append(f"{who.contacts_7d} contacts in 7 days")
-    queue = queue_for([t.intent for t in turns])
+    queue = queue_for([t.intent for t in turns], active_form)
 
     def escalate(priority: str, why: str) -> Decision:
         return Decision(
@@ -195,15 +208,21 @@ def decide(
             c.wait_target_seconds[priority],
         )
 
-    urgent = latest.urgency >= c.urgent_at and latest.issue not in c.self_service_issues
-    if latest.intent == INTENT_REQUEST_HUMAN:
+    urgent = (
+        latest.urgency >= c.urgent_at
+        and latest.issue not in c.self_service_issues
+        and latest.intent not in c.self_service_intents
+    )
+    if asked_for_person or latest.intent == INTENT_REQUEST_HUMAN:
         return escalate(URGENT if urgent else priority_of(score, who, c), "asked for a person")
     if urgent:
         return escalate(URGENT, f"urgent request (urgency {latest.urgency:.2f})")
     if score >= c.escalate_at and len(turns) >= c.min_turns:
-        return escalate(priority_of(score, who, c), f"distress {score:.2f}")
-    if distress.failures >= c.max_failed_answers:
-        return escalate(priority_of(score, who, c), f"{distress.failures} failed answers")
+        # A customer upset enough to be handed over never waits in the normal queue.
+        return escalate(HIGH, f"distress {score:.2f}")
+    failures = max(distress.failures, failed_answers or 0)
+    if failures >= c.max_failed_answers:
+        return escalate(priority_of(score, who, c), f"{failures} failed answers")
     threshold = c.empathize_release if empathetic else c.empathize_at
     if score >= threshold:
         return Decision(EMPATHIZE, round(score, 4), [f"distress {score:.2f}", *reasons])

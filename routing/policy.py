@@ -6,7 +6,9 @@ contacts from slots, calls `routing.decide`, and stores the decision in the
 `routing_decision` slot, so every decision is explainable afterwards from the tracker.
 
 - escalate: it predicts `action_contact_human` with confidence 1 and a priority above
-  the RulePolicy's, so the handoff wins over any rule;
+  the RulePolicy's, so the handoff wins over any rule, and over an active form: the
+  action deactivates the form, tells the customer a person is coming, and the bot goes
+  silent;
 - empathize: it sets the `tone` slot to "empathetic" (kept until distress falls below
   the release threshold) and leaves the next action to the other policies, whose
   responses have empathetic variants;
@@ -31,13 +33,22 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from core.constants import (
+    ACTION_ANSWER_FROM_HELP_CENTER,
     ACTION_CONTACT_HUMAN,
+    ACTION_HELP_CENTER_NOT_HELPFUL,
     ACTION_RELAY_TO_AGENT,
+    INTENT_REQUEST_HUMAN,
     SILENT_STATUSES,
     SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_TIER,
@@ -57,6 +68,10 @@ POLICY_PRIORITY = 7  # above RulePolicy (6): a handoff or the silence wins over 
 CONFIG_FILE = "routing.json"
 # Slots that change how turns are read: a failed answer, or where the current part starts.
 TURN_SLOTS = frozenset({SLOT_KB_OUTCOME, SLOT_KB_ARTICLE, SLOT_HANDOFF_STATUS})
+# Actions whose answer may fail (help-center miss, rejected answer, not understood).
+ANSWERING_ACTIONS = frozenset(
+    {ACTION_ANSWER_FROM_HELP_CENTER, ACTION_HELP_CENTER_NOT_HELPFUL, *FAILED_ACTIONS}
+)
 
 
 @DefaultV1Recipe.register(
@@ -131,36 +146,66 @@ class RoutingPolicy(Policy):
             ACTION_CONTACT_HUMAN,
         ):
             return self._predict(domain, ACTION_LISTEN_NAME)
+        if isinstance(last, ActionExecuted) and last.action_name in ANSWERING_ACTIONS and not held:
+            # The answer just given may be the failure that reaches `max_failed_answers`
+            # (a help-center miss, a rejected answer, a fallback): hand over now, not only
+            # after the customer has had to write once more.
+            decision = self.decide(tracker)
+            if decision.action == ESCALATE:
+                events = [SlotSet(SLOT_ROUTING_DECISION, decision.as_dict())]
+                return self._predict(domain, ACTION_CONTACT_HUMAN, events)
         return self._prediction(abstain)
 
     def decide(self, tracker: DialogueStateTracker) -> Decision:
         """The decision after the latest customer message of `tracker`."""
-        turns = conversation_turns(tracker)
+        conversation = current_conversation(tracker)
+        turns = conversation.current
+        failed = sum(t.failed for t in conversation.turns[conversation.current_from :])
         contacts = tracker.get_slot(SLOT_CONTACTS_7D)
         customer = Customer(
             tier=str(tracker.get_slot(SLOT_CUSTOMER_TIER) or "standard"),
             contacts_7d=int(contacts) if isinstance(contacts, (int, float)) else 0,
         )
-        return decide(turns, customer, tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC, self.routing)
+        empathetic = tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC
+        last = conversation.last  # typed or clicked: the "Talk to a person" button counts
+        asked = last is not None and last.intent == INTENT_REQUEST_HUMAN
+        return decide(
+            turns,
+            customer,
+            empathetic,
+            self.routing,
+            failed_answers=failed,
+            asked_for_person=asked,
+            active_form=tracker.active_loop_name,
+        )
 
     def _predict(
         self, domain: Domain, action: str, events: list[Any] | None = None
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         probabilities[domain.index_for_action(action)] = 1.0
-        return self._prediction(probabilities, events=events or [])
+        # Marked as not based on user input, like RulePolicy's prediction of an active
+        # form's next step: Rasa lets such predictions overrule all others, so without the
+        # mark a form in progress would keep asking its question after a decision to hand
+        # over. Among them, this policy's priority (7) beats RulePolicy's (6).
+        return self._prediction(probabilities, events=events or [], is_no_user_prediction=True)
 
 
 def conversation_turns(tracker: DialogueStateTracker) -> list[Turn]:
-    """Customer turns of the current session since the last handoff ended (a handed-back
-    conversation starts afresh: what a person already dealt with does not count again).
+    """Typed customer turns of the current session since the last handoff ended (a
+    handed-back conversation starts afresh: what a person already dealt with does not
+    count again)."""
+    return current_conversation(tracker).current
 
-    Runs on every customer message, so only the events the turns depend on are turned
-    into dicts for `Conversation` (bot messages, forms and other slots are left out)."""
+
+def current_conversation(tracker: DialogueStateTracker) -> Conversation:
+    """The current session's turns, read by `Conversation`. Runs on every customer
+    message, so only the events the turns depend on are turned into dicts (forms, actions
+    and other slots are left out)."""
     relevant: list[dict[str, Any]] = []
     for event in reversed(tracker.events):
         if (
-            isinstance(event, UserUttered)
+            isinstance(event, (UserUttered, BotUttered))  # bot: the buttons a label matches
             or (isinstance(event, SlotSet) and event.key in TURN_SLOTS)
             or (isinstance(event, ActionExecuted) and event.action_name in FAILED_ACTIONS)
         ):
@@ -169,7 +214,7 @@ def conversation_turns(tracker: DialogueStateTracker) -> list[Turn]:
             relevant.append(event.as_dict())
             break
     relevant.reverse()
-    return Conversation.from_events(relevant).current
+    return Conversation.from_events(relevant)
 
 
 def _last_step(tracker: DialogueStateTracker) -> ActionExecuted | UserUttered | None:

@@ -14,7 +14,6 @@ implements `Summarizer` (an abstractive model, later) can replace it.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -43,11 +42,45 @@ ISSUES = {
     "return_item": "Wants to return an item",
     "cancel_subscription": "Wants to cancel a subscription",
     "billing_issue": "Billing problem (double or unknown charge)",
-    "account_access": "Cannot access the account (password, lock or takeover)",
+    "account_access": "Account access or security problem (sign-in, lock or takeover)",
     "change_address": "Wants to change a delivery address",
     "complaint": "Complaint about the service",
     "ask_faq": "Question the help center did not settle",
     "request_human": "Asked for a person",
+}
+# What the issue_type entity of the triggering message says, more precisely than its intent.
+ISSUE_TYPES = {
+    "late": "Late delivery",
+    "lost": "Lost delivery, or marked delivered but not received",
+    "damaged": "Damaged or wrong item delivered",
+    "charged_twice": "Charged twice",
+    "unknown_charge": "A charge the customer does not recognise (possible fraud)",
+    "password": "Cannot sign in (password)",
+    "locked": "Account locked",
+    "hacked": "Someone else is using the account (possible takeover)",
+}
+# The intents and forms in words, for the agent.
+TOPICS = {
+    "order_status": "where an order is",
+    "delivery_problem": "a delivery problem",
+    "request_refund": "a refund",
+    "return_item": "a return",
+    "cancel_subscription": "cancelling a subscription",
+    "billing_issue": "a billing problem",
+    "account_access": "account access",
+    "change_address": "a new delivery address",
+    "complaint": "a complaint",
+    "ask_faq": "a help-center question",
+    "request_human": "asking for a person",
+}
+FORMS = {
+    "order_lookup_form": "order lookup",
+    "delivery_problem_form": "delivery problem report",
+    "return_form": "return or refund request",
+    "address_form": "address change",
+    "account_form": "account check",
+    "billing_form": "billing check",
+    "subscription_form": "subscription cancellation",
 }
 NEXT_STEPS = {
     "order_status": "Check the order's tracking and give a firm delivery date.",
@@ -136,7 +169,9 @@ class ExtractiveSummarizer:
         requests: list[str] = [
             t.intent for t in context.turns if t.intent and t.intent not in SMALL_TALK
         ]
-        main = Counter(requests).most_common(1)[0][0] if requests else None
+        # The issue is the request that led to the handoff: the latest one (an earlier,
+        # settled question is not what the person is taking over).
+        main = requests[-1] if requests else None
         facts = self._facts(context)
         return HandoffSummary(
             issue=self._issue(context, main, requests, facts),
@@ -189,7 +224,13 @@ class ExtractiveSummarizer:
         if main is None:
             first = context.turns[0].text if context.turns else ""
             return f"Unclear request: “{_clip(first, 120)}”." if first else "No message yet."
-        sentence = ISSUES.get(main, main.replace("_", " ").capitalize())
+        trigger = next(
+            (t for t in reversed(context.turns) if t.intent and t.intent not in SMALL_TALK), None
+        )
+        issue = trigger.issue if trigger is not None else None
+        sentence = ISSUE_TYPES.get(issue or "") or ISSUES.get(
+            main, main.replace("_", " ").capitalize()
+        )
         if facts.get("orders"):
             sentence += f" (order {facts['orders']})"
         sentence += "."
@@ -203,9 +244,12 @@ class ExtractiveSummarizer:
         tried = []
         seen = list(dict.fromkeys(i for i in requests if i))
         if seen:
-            tried.append("understood: " + ", ".join(seen))
+            tried.append(
+                "understood: " + ", ".join(TOPICS.get(i, i.replace("_", " ")) for i in seen)
+            )
         for name, completed in context.forms:
-            tried.append(f"{name.replace('_', ' ')} {'completed' if completed else 'not finished'}")
+            form = FORMS.get(name, name.replace("_", " "))
+            tried.append(f"{form} {'completed' if completed else 'not finished'}")
         for article, outcome in context.articles:
             label = {
                 KB_ANSWERED: "shown",

@@ -123,6 +123,19 @@ class RestChat:
         return "\n".join(m.get("text", "") for m in self.send(text) if m.get("text"))
 
 
+def tracker_of(stack, sender: str, include_events: str = "AFTER_RESTART") -> dict:
+    """The conversation's tracker through Rasa's HTTP API, as the agent console reads it."""
+    import httpx
+
+    reply = httpx.get(
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.settings.rasa_api_token, "include_events": include_events},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
 def stack_settings(tmp: Path, **overrides: str):
     from core.settings import Settings
 

@@ -11,6 +11,7 @@ from bot.actions import (  # noqa: F401 - importing registers the actions
     handoff,
     knowledge,
     orders,
+    questions,
     returns,
     session,
     subscriptions,

@@ -106,6 +106,7 @@ ACKNOWLEDGEMENTS = (
     "Sorry for the hassle — I'm on it.",
 )
 PERSON_OFFER = "If you'd rather talk to a person, I can bring one in right away."
+APOLOGY = re.compile(r"\b(sorry|apologi[sz]e)", re.IGNORECASE)
 
 
 class SupportAction(Action, ABC):
@@ -141,16 +142,24 @@ class SupportAction(Action, ABC):
         """Do the action's work; return the events to apply."""
 
 
+def apologises(message: dict[str, Any]) -> bool:
+    """Whether a reply already apologises, or is a domain response (those have their own
+    empathetic variants, which say sorry where it is due)."""
+    return bool(message.get("response")) or bool(APOLOGY.search(message.get("text") or ""))
+
+
 def soften(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """Acknowledge before the first reply of the turn; offer a person when the tone just
-    turned empathetic (the policy's `tone` event comes after the latest user message)."""
+    """Acknowledge before the first reply of the turn, unless the reply already
+    apologises (one apology per reply); offer a person when the tone just turned
+    empathetic (the policy's `tone` event comes after the latest user message)."""
     conversation = Conversation.from_events(tracker.events)
     last = conversation.last
     if not dispatcher.messages or last is None or last.replies:
         return
-    turns = len(conversation.turns)
-    dispatcher.utter_message(text=ACKNOWLEDGEMENTS[turns % len(ACKNOWLEDGEMENTS)])
-    dispatcher.messages.insert(0, dispatcher.messages.pop())
+    if not any(apologises(m) for m in dispatcher.messages):
+        turns = len(conversation.turns)
+        dispatcher.utter_message(text=ACKNOWLEDGEMENTS[turns % len(ACKNOWLEDGEMENTS)])
+        dispatcher.messages.insert(0, dispatcher.messages.pop())
     if SLOT_TONE in last.slots_set:
         dispatcher.utter_message(
             text=PERSON_OFFER,

@@ -70,6 +70,11 @@ class ActionCheckBilling(SupportAction):
                 order_number=order,
                 customer_id=customer.id,
             )
-            events.append(SlotSet(SLOT_OPEN_CASE_ID, case.id))
+            if review.refund_payment_ids:
+                # Refunded here and now: the case is a record, not an open issue to ask
+                # the customer about next time.
+                store.resolve_case(case.id)
+            else:
+                events.append(SlotSet(SLOT_OPEN_CASE_ID, case.id))
         dispatcher.utter_message(text=review.message)
         return events

@@ -12,6 +12,7 @@ or hands it back.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,17 +21,28 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.base import SupportAction, customer_key, get_store, request_done
+from bot.actions.base import (
+    EMAIL_PATTERN,
+    SupportAction,
+    customer_key,
+    get_store,
+    request_done,
+)
 from bot.errors import StoreError
 from bot.store.models import CASE_HUMAN_REQUEST
 from bot.support import order_facts
 from core.constants import (
     ACTION_CONTACT_HUMAN,
     ACTION_RELAY_TO_AGENT,
+    CUSTOM_HANDOFF_STATUS,
+    CUSTOM_QUEUE,
+    CUSTOM_SENDER,
+    CUSTOM_TEAM,
     EMOTION,
     PRIORITY_URGENT,
     REQUESTED_SLOT,
     ROUTE_ESCALATE,
+    SENDER_BOT,
     SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_NAME,
@@ -47,6 +59,7 @@ from core.settings import Settings
 from routing.backends import backend_from_settings
 from routing.decision import NORMAL, RoutingConfig
 from routing.handoff import (
+    RESOLVED,
     WAITING,
     CustomerMessage,
     HandoffBackend,
@@ -57,6 +70,12 @@ from routing.handoff import (
 )
 from routing.skills import QUEUE_TITLES, queue_for
 from routing.summary import ConversationContext, ExtractiveSummarizer, Summarizer
+
+ORDER_NUMBER = re.compile(r"\d{5}")
+CONTACT_OPTIONS = (
+    "Our support team is available Monday–Friday 8 am–8 pm Eastern and Saturday–Sunday "
+    "9 am–5 pm Eastern: phone 1-800-555-0199, email support@brightbasket.example."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +97,18 @@ def set_backend(backend: HandoffBackend | None) -> None:
     _backend = backend
 
 
+def answered(tracker: Tracker) -> dict[str, Any]:
+    """The slots, less a form answer not yet validated: a handoff decided on the message
+    that answers a form's question comes before the form checks it, and the summary must
+    not call "I'm afraid that's no use" an order number."""
+    slots = dict(tracker.slots)
+    if not ORDER_NUMBER.fullmatch(str(slots.get(SLOT_ORDER_NUMBER) or "")):
+        slots[SLOT_ORDER_NUMBER] = None
+    if not EMAIL_PATTERN.fullmatch(str(slots.get(SLOT_EMAIL) or "")):
+        slots[SLOT_EMAIL] = None
+    return slots
+
+
 def build_request(tracker: Tracker) -> HandoffRequest:
     """The handoff request for the conversation in `tracker`: decision, profile, summary."""
     conversation = Conversation.from_events(tracker.events)
@@ -97,7 +128,7 @@ def build_request(tracker: Tracker) -> HandoffRequest:
     }
     try:
         store = get_store()
-        number = tracker.get_slot(SLOT_ORDER_NUMBER)
+        number = answered(tracker)[SLOT_ORDER_NUMBER]
         order = store.get_order(str(number)) if number else None
         if order is not None:
             profile["order_status"] = f"{order.number}: {order_facts(order, store.today())}"
@@ -107,7 +138,7 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         )
     except StoreError:
         logger.exception("handoff: the store failed; the summary goes without order and cases")
-    context = ConversationContext.from_conversation(conversation, tracker.slots, profile)
+    context = ConversationContext.from_conversation(conversation, answered(tracker), profile)
     summary = _summarizer.summarize(context, str(decision.get("explanation") or ""))
     return HandoffRequest(
         conversation_id=tracker.sender_id,
@@ -121,7 +152,7 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         summary_text=summary.as_text(),
         customer_key=customer_key(tracker),
         customer_name=tracker.get_slot(SLOT_CUSTOMER_NAME),
-        customer_email=tracker.get_slot(SLOT_EMAIL),
+        customer_email=answered(tracker)[SLOT_EMAIL],
         transcript=conversation.transcript(),
     )
 
@@ -191,9 +222,19 @@ class ActionContactHuman(SupportAction):
                 + logged
                 + " Please try again in a few minutes, or use one of these:"
             )
-            dispatcher.utter_message(response="utter_contact_options")
+            dispatcher.utter_message(text=CONTACT_OPTIONS)
             return events
-        dispatcher.utter_message(text=waiting_message(ticket, request.queue, request.priority))
+        team = QUEUE_TITLES.get(request.queue, "support").lower()
+        change = {
+            CUSTOM_SENDER: SENDER_BOT,
+            CUSTOM_HANDOFF_STATUS: WAITING,
+            CUSTOM_QUEUE: request.queue,
+            CUSTOM_TEAM: team,
+        }
+        dispatcher.utter_message(
+            text=waiting_message(ticket, request.queue, request.priority),
+            json_message={"data": change},
+        )
         return [
             *events,
             SlotSet(SLOT_HANDOFF_STATUS, WAITING),
@@ -225,7 +266,8 @@ class ActionRelayToAgent(SupportAction):
             logger.warning("relay: handoff %s is gone; the bot answers again", reference)
             dispatcher.utter_message(
                 text="It looks like our team closed your earlier conversation. I'm the "
-                "virtual assistant — how can I help?"
+                "virtual assistant — how can I help?",
+                json_message={"data": {CUSTOM_SENDER: SENDER_BOT, CUSTOM_HANDOFF_STATUS: RESOLVED}},
             )
             return [SlotSet(SLOT_HANDOFF_STATUS, None), SlotSet(SLOT_HANDOFF_REFERENCE, None)]
         except HandoffError:

@@ -146,7 +146,54 @@ class ActionAnswerFromHelpCenter(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if asked_again(tracker):
+            # The same question in other words, right after its answer: the answer did
+            # not help, whatever words say so.
+            return not_helpful(dispatcher, tracker)
         return answer_from_help_center(dispatcher, tracker) or help_center_miss(dispatcher, tracker)
+
+
+def asked_again(tracker: Tracker) -> bool:
+    """Whether the latest question finds, first, the article that was just shown as the
+    answer to the previous one."""
+    hits = knowledge_of(tracker).get("hits") or []
+    shown = tracker.get_slot(SLOT_KB_ARTICLE)
+    return (
+        bool(hits)
+        and shown is not None
+        and tracker.get_slot(SLOT_KB_OUTCOME) == KB_ANSWERED
+        and hits[0].get("article_id") == shown
+    )
+
+
+def not_helpful(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """The answer shown did not help: the next best article for the question, or a person."""
+    shown = list(tracker.get_slot(SLOT_KB_SHOWN) or [])
+    candidates = tracker.get_slot(SLOT_KB_CANDIDATES) or []
+    events: list[dict[str, Any]] = [SlotSet(SLOT_KB_OUTCOME, KB_NOT_HELPFUL), failed(tracker)]
+    following = next(
+        (
+            c
+            for c in candidates
+            if c["article_id"] not in shown and float(c["score"]) >= NEXT_BEST_MIN_SCORE
+        ),
+        None,
+    )
+    if following is not None and show_article(
+        dispatcher, following, lead="Sorry about that. This article may fit better: "
+    ):
+        return [
+            *events,
+            SlotSet(SLOT_KB_ARTICLE, following["article_id"]),
+            SlotSet(SLOT_KB_SCORE, float(following["score"])),
+            SlotSet(SLOT_KB_SHOWN, [*shown, following["article_id"]]),
+        ]
+    dispatcher.utter_message(
+        text="Sorry that didn't help, and I don't have a better article for it. Would you "
+        "like me to get a person who can look into it?",
+        buttons=person_button(),
+    )
+    return events
 
 
 class ActionHelpCenterNotHelpful(SupportAction):
@@ -158,29 +205,4 @@ class ActionHelpCenterNotHelpful(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        shown = list(tracker.get_slot(SLOT_KB_SHOWN) or [])
-        candidates = tracker.get_slot(SLOT_KB_CANDIDATES) or []
-        events: list[dict[str, Any]] = [SlotSet(SLOT_KB_OUTCOME, KB_NOT_HELPFUL), failed(tracker)]
-        following = next(
-            (
-                c
-                for c in candidates
-                if c["article_id"] not in shown and float(c["score"]) >= NEXT_BEST_MIN_SCORE
-            ),
-            None,
-        )
-        if following is not None and show_article(
-            dispatcher, following, lead="Sorry about that. This article may fit better: "
-        ):
-            return [
-                *events,
-                SlotSet(SLOT_KB_ARTICLE, following["article_id"]),
-                SlotSet(SLOT_KB_SCORE, float(following["score"])),
-                SlotSet(SLOT_KB_SHOWN, [*shown, following["article_id"]]),
-            ]
-        dispatcher.utter_message(
-            text="Sorry that didn't help, and I don't have a better article for it. Would you "
-            "like me to get a person who can look into it?",
-            buttons=person_button(),
-        )
-        return events
+        return not_helpful(dispatcher, tracker)

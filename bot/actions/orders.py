@@ -58,7 +58,8 @@ class ActionOrderStatus(SupportAction):
         if order is None:
             dispatcher.utter_message(text="Sorry, I couldn't find that order any more.")
             return [SlotSet(SLOT_ORDER_NUMBER, None)]
-        dispatcher.utter_message(text=order_status_message(order, store.today()))
+        reported = store.open_case_for_order(order.number) is not None
+        dispatcher.utter_message(text=order_status_message(order, store.today(), reported))
         return request_done()
 
 

@@ -16,6 +16,7 @@ from bot.actions.base import (
     verified_customer,
 )
 from bot.errors import StoreError
+from bot.store import Case
 from bot.store.models import (
     CASE_DAMAGED_ITEM,
     CASE_LATE_DELIVERY,
@@ -49,8 +50,10 @@ logger = logging.getLogger(__name__)
 
 
 class ActionSessionStart(Action):
-    """Start a session: keep the customer's identity, and greet a returning customer
-    with their open issue ("Welcome back — is this about the late order 10234?")."""
+    """Start a session: keep the customer's identity and note a returning customer's
+    latest open case. The question about it ("Welcome back — is this about the late
+    order 10234?") is asked by `action_greet`, only when the first message does not
+    already say what the customer wants."""
 
     def name(self) -> str:
         return ACTION_SESSION_START
@@ -92,25 +95,16 @@ class ActionSessionStart(Action):
         except StoreError:
             logger.exception("session start: the store failed; starting without history")
             case, customer = None, None
-        if case is not None:
-            dispatcher.utter_message(
-                text=welcome_back_message(case, customer),
-                buttons=[
-                    {"title": "Yes, that's it", "payload": f"/{INTENT_AFFIRM}"},
-                    {"title": "No, something else", "payload": f"/{INTENT_DENY}"},
-                ],
-            )
-            events += [
-                SlotSet(SLOT_OPEN_CASE_ID, case.id),
-                SlotSet(SLOT_WELCOME_BACK, True),
-            ]
-            if case.order_number:
-                events.append(SlotSet(SLOT_ORDER_NUMBER, case.order_number))
+        events.append(SlotSet(SLOT_OPEN_CASE_ID, case.id if case is not None else None))
         events.append(ActionExecuted("action_listen"))
         return events
 
 
 class ActionGreet(SupportAction):
+    """A greeting. A returning customer with an open case is asked whether they are here
+    about it (asked here, not at session start: a first message that says what the
+    customer wants goes straight to that)."""
+
     def name(self) -> str:
         return ACTION_GREET
 
@@ -118,7 +112,20 @@ class ActionGreet(SupportAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if tracker.get_slot(SLOT_WELCOME_BACK):
-            return []  # the welcome-back question was just asked; don't greet twice
+            return []  # the welcome-back question is still open; don't greet twice
+        case = self.open_case(tracker)
+        if case is not None:
+            dispatcher.utter_message(
+                text=welcome_back_message(case, verified_customer(tracker)),
+                buttons=[
+                    {"title": "Yes, that's it", "payload": f"/{INTENT_AFFIRM}"},
+                    {"title": "No, something else", "payload": f"/{INTENT_DENY}"},
+                ],
+            )
+            events: list[dict[str, Any]] = [SlotSet(SLOT_WELCOME_BACK, True)]
+            if case.order_number:
+                events.append(SlotSet(SLOT_ORDER_NUMBER, case.order_number))
+            return events
         name = tracker.get_slot(SLOT_CUSTOMER_NAME)
         hello = f"Hi {name.split()[0]}!" if name else "Hi! I'm Brightbasket's assistant."
         dispatcher.utter_message(
@@ -127,6 +134,31 @@ class ActionGreet(SupportAction):
             "What can I help you with?"
         )
         return []
+
+    @staticmethod
+    def open_case(tracker: Tracker) -> Case | None:
+        """The case noted at session start, if it is still open and this greeting
+        answers the session's first message."""
+        case_id = tracker.get_slot(SLOT_OPEN_CASE_ID)
+        if case_id is None or not _first_message_of_session(tracker):
+            return None
+        try:
+            case = get_store().get_case(int(case_id))
+        except StoreError:
+            logger.exception("greeting: the store failed; greeting without the open case")
+            return None
+        return case if case is not None and case.is_open else None
+
+
+def _first_message_of_session(tracker: Tracker) -> bool:
+    """Whether the latest customer message is the first of the current session."""
+    messages = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "user":
+            messages += 1
+    return messages <= 1
 
 
 class ActionResumeCase(SupportAction):
@@ -149,7 +181,7 @@ class ActionResumeCase(SupportAction):
         order = store.get_order(case.order_number) if case.order_number else None
         lines = [f"Here's where it stands. {case.summary}"]
         if order is not None:
-            lines.append(order_status_message(order, today))
+            lines.append(order_status_message(order, today, reported=case.is_open))
             delivery_case = case.kind in (CASE_LATE_DELIVERY, CASE_LOST_DELIVERY)
             if delivery_case and order.status == DELIVERED:
                 store.resolve_case(case.id)

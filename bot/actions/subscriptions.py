@@ -18,11 +18,15 @@ from bot.actions.base import (
 from bot.support import cancellation_outcome, plan_name
 from bot.support.subscriptions import active
 from core.constants import (
+    ACTION_ASK_CONFIRM_CANCEL,
     ACTION_CANCEL_SUBSCRIPTION,
     FORM_SUBSCRIPTION,
+    INTENT_AFFIRM,
+    INTENT_DENY,
     PLAN_PANTRY_BOX,
     PLAN_PLUS,
     SLOT_CONFIRM_CANCEL,
+    SLOT_CUSTOMER_ID,
     SLOT_PLAN,
 )
 
@@ -38,12 +42,18 @@ class ValidateSubscriptionForm(VerifiedFormValidation):
         if tracker.get_slot(SLOT_PLAN) is not None:
             return {}
         customer = verified_customer(tracker)
-        if customer is None:
-            return {}
-        subscriptions = active(get_store().subscriptions_for_customer(customer.id))
-        if len(subscriptions) == 1:
-            return {SLOT_PLAN: subscriptions[0].plan}
-        return {}
+        return only_plan(customer.id) if customer is not None else {}
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Verify the customer; one who has just been verified in this message and has
+        exactly one subscription is not asked which one either."""
+        result = super().validate_email(value, dispatcher, tracker, domain)
+        customer_id = result.get(SLOT_CUSTOMER_ID)
+        if customer_id and tracker.get_slot(SLOT_PLAN) is None:
+            result.update(only_plan(str(customer_id)))
+        return result
 
     def validate_plan(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -69,6 +79,26 @@ class ValidateSubscriptionForm(VerifiedFormValidation):
                     return {SLOT_PLAN: plan, SLOT_CONFIRM_CANCEL: False}
                 return {SLOT_PLAN: None}
         return {SLOT_PLAN: plan}
+
+
+class ActionAskConfirmCancel(SupportAction):
+    """The subscription form's last question, with the plan in words ("Pantry Box")."""
+
+    def name(self) -> str:
+        return ACTION_ASK_CONFIRM_CANCEL
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text=f"Just to confirm: shall I cancel your {plan_name(tracker.get_slot(SLOT_PLAN))} "
+            "subscription?",
+            buttons=[
+                {"title": "Yes, cancel it", "payload": f"/{INTENT_AFFIRM}"},
+                {"title": "No, keep it", "payload": f"/{INTENT_DENY}"},
+            ],
+        )
+        return []
 
 
 class ActionCancelSubscription(SupportAction):
@@ -99,3 +129,9 @@ class ActionCancelSubscription(SupportAction):
         store.cancel_subscription(subscription.id)
         dispatcher.utter_message(text=cancellation_outcome(subscription, store.today()).message)
         return request_done()
+
+
+def only_plan(customer_id: str) -> dict[str, Any]:
+    """The plan slot set to the customer's one active subscription, if they have one."""
+    subscriptions = active(get_store().subscriptions_for_customer(customer_id))
+    return {SLOT_PLAN: subscriptions[0].plan} if len(subscriptions) == 1 else {}

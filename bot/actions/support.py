@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.base import SupportAction, customer_key, get_store
 from bot.actions.knowledge import answer_from_help_center, failed
+from bot.actions.questions import PERSON_BUTTON
 from bot.store.models import CASE_COMPLAINT
 from core.constants import (
     ACTION_DEFAULT_FALLBACK,
@@ -19,6 +20,17 @@ from core.constants import (
     SLOT_CUSTOMER_ID,
     SLOT_OPEN_CASE_ID,
     SLOT_ORDER_NUMBER,
+    SLOT_TONE,
+    TONE_EMPATHETIC,
+)
+
+NOT_UNDERSTOOD = (
+    "Sorry, I didn't quite get that. I can help with orders, deliveries, returns and refunds, "
+    "billing, subscriptions and your account — could you say it another way?"
+)
+NOT_UNDERSTOOD_UPSET = (
+    "I'm sorry, I didn't understand that, and I know that's frustrating. Could you say it "
+    "another way — or shall I get you a person?"
 )
 
 
@@ -71,8 +83,10 @@ class ActionDefaultFallback(SupportAction):
                     {"title": "Yes, a person please", "payload": f"/{INTENT_REQUEST_HUMAN}"},
                 ],
             )
+        elif tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC:
+            dispatcher.utter_message(text=NOT_UNDERSTOOD_UPSET, buttons=[PERSON_BUTTON])
         else:
-            dispatcher.utter_message(response="utter_default")
+            dispatcher.utter_message(text=NOT_UNDERSTOOD)
         return [UserUtteranceReverted(), failed(tracker)]
 
 

@@ -3,11 +3,15 @@
 Same URL and payloads as Rasa's `rest` channel (`POST /webhooks/rest/webhook` with
 `{"sender": ..., "message": ..., "metadata": {...}}`), but malformed requests get a 4xx
 JSON error `{"error": code, "message": explanation}` instead of a 500 or a silent reply.
+
+Messages to one conversation that arrive while its previous turn runs are answered
+together, as one turn (`bot.channels.coalescer`): each of those requests gets that
+turn's reply.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -19,9 +23,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.coalescer import MessageCoalescer
 from bot.channels.guard import MessageGuard, Rejection
+from core.json_body import JSONBodyError, read_json
 
 logger = logging.getLogger(__name__)
+EXAMPLE_BODY = '{"sender": "customer-42", "message": "hi"}'
 
 
 class SupportRestInput(RestInput):
@@ -41,17 +48,18 @@ class SupportRestInput(RestInput):
                 415,
                 "unsupported_media_type",
                 f"Content-Type must be application/json, got {content_type or 'none'!r}. "
-                'Send e.g. {"sender": "customer-42", "message": "hi"} as JSON.',
+                f"Send e.g. {EXAMPLE_BODY} as JSON.",
                 "",
             )
         try:
-            body = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError) as e:
+            # Lone surrogates are allowed here: the guard drops them from the text and
+            # refuses metadata that holds one.
+            body = read_json(request.body or b"")
+        except JSONBodyError as e:
             return None, Rejection(
                 400,
-                "invalid_json",
-                f"The request body is not valid JSON ({e}). "
-                'Send e.g. {"sender": "customer-42", "message": "hi"}.',
+                e.code,  # invalid_json, json_too_deep
+                f"{e.message} A request looks like {EXAMPLE_BODY}.",
                 "",
             )
         if not isinstance(body, dict):
@@ -68,8 +76,14 @@ class SupportRestInput(RestInput):
         )
         return body, rejection
 
+    def input_channel_of(self, body: dict[str, Any]) -> str:
+        """The channel name the body gives (as Rasa's REST channel allows), else ours."""
+        given = body.get("input_channel")
+        return given if isinstance(given, str) and given.isprintable() and given else self.name()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        turns = MessageCoalescer(on_new_message, max_chars=self.guard.max_chars)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -86,13 +100,19 @@ class SupportRestInput(RestInput):
                 self.guard.clean(body["message"]),
                 collector,
                 body["sender"],
-                input_channel=body.get("input_channel") or self.name(),
+                input_channel=self.input_channel_of(body),
                 metadata=body.get("metadata"),
             )
+            turn = turns.submit(message)
+            if isinstance(turn, Rejection):
+                return response.json(turn.as_json(), status=turn.status)
             try:
-                await on_new_message(message)
+                # Shielded: the turn also answers the other messages merged into it, so a
+                # caller that goes away must not cancel it.
+                handled = await asyncio.shield(turn)
             except CancelledError:
                 logger.error("rest: handling the message of %s timed out", body["sender"])
+                return response.json(collector.messages)
             except Exception:
                 logger.exception("rest: handling the message of %s failed", body["sender"])
                 return response.json(
@@ -103,6 +123,8 @@ class SupportRestInput(RestInput):
                     },
                     status=500,
                 )
-            return response.json(collector.messages)
+            output = handled.output_channel
+            assert isinstance(output, CollectingOutputChannel)
+            return response.json(output.messages)
 
         return webhook

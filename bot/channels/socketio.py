@@ -1,19 +1,96 @@
 """`SupportSocketIOInput`: Rasa's socket.io channel with the project's input checks.
 
-The web chat (bot/web/) talks to this channel. Empty or over-long messages get a polite
-reply on the socket and never reach the tracker.
+The web chat (bot/web/) and third-party widgets such as rasa-webchat talk to this
+channel. Same events and payloads as Rasa's `socketio` channel; what differs:
+
+- Every `user_uttered` gets an answer. Empty, invisible-only, non-text or over-long
+  messages, unreadable metadata and packets that are not readable JSON get a polite chat
+  reply and never reach the tracker; nothing a client sends raises in a handler.
+- An empty first `user_uttered` after `session_request` (a widget opening without an
+  `initPayload`) starts the conversation as `/greet` would.
+- Messages that arrive while the conversation's previous turn runs are answered
+  together, as one turn (`bot.channels.coalescer`).
+- A closed websocket ends its request quietly (see `EngineIOBlueprint`).
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import rasa.core.channels.channel
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
 
-from bot.channels.guard import MessageGuard
+from bot.channels.coalescer import MessageCoalescer
+from bot.channels.guard import MessageGuard, Rejection, has_content
+from core.constants import INTENT_GREET
+from core.json_body import JSONBodyError, read_json
+
+logger = logging.getLogger(__name__)
+
+GREET_PAYLOAD = f"/{INTENT_GREET}"
+UNREADABLE_REPLY = "Sorry, I couldn't read that message. Please reload the page and try again."
+
+
+class EngineIOBlueprint(SocketBlueprint):
+    """Rasa's socket.io blueprint, with the engine.io route marked as a websocket route.
+
+    python-engineio's Sanic driver registers its endpoint as a plain HTTP route. When a
+    websocket on it closes (every browser disconnect), the handler returns None, and
+    Sanic 21.12 logs `ERROR Exception occurred while handling uri ... Invalid response
+    type None (need HTTPResponse)` (sanic-org/sanic#2105, #2572). Sanic expects None
+    from handlers that carry `is_websocket`, as its own websocket routes do; this route
+    is one, so it says so. Polling requests still return their HTTP responses. The route
+    is the one python-engineio 4.5.1's `create_route` adds for Sanic, plus the mark.
+    """
+
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
+        sio: AsyncServer = self.ctx.sio
+
+        async def engineio_endpoint(request: Request) -> HTTPResponse | None:
+            return await sio.handle_request(request)  # type: ignore[no-any-return]
+
+        engineio_endpoint.is_websocket = True  # type: ignore[attr-defined]
+        endpoint = f"/{self.ctx.socketio_path.strip('/')}/"
+        app.add_route(engineio_endpoint, endpoint, methods=["GET", "POST", "OPTIONS"])
+        app.enable_websocket()
+        Blueprint.register(self, app, options)  # not SocketBlueprint's: it would attach again
+
+
+class SupportSocketServer(AsyncServer):
+    """python-socketio's server; a packet that is not readable JSON gets a polite reply.
+
+    Without this, a `user_uttered` nested 10,000 levels deep raised RecursionError while
+    the packet was decoded, was logged at ERROR by engine.io and was never answered.
+    `_handle_eio_message` is python-socketio's (5.8.0, pinned); event handlers run in
+    tasks of their own, so what it raises comes from decoding the client's packet.
+    """
+
+    def __init__(self, *args: Any, reply_event: str, namespace: str | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.reply_event = reply_event
+        self.reply_namespace = namespace or "/"
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError) as e:  # raised by decoding the client's packet
+            logger.warning("socketio: unreadable packet from %s dropped (%r)", eio_sid, e)
+            sid = self.manager.sid_from_eio_sid(eio_sid, self.reply_namespace)
+            if sid is not None:
+                await self.emit(
+                    self.reply_event,
+                    {"text": UNREADABLE_REPLY},
+                    room=sid,
+                    namespace=self.reply_namespace,
+                )
 
 
 class SupportSocketIOInput(SocketIOInput):
@@ -33,15 +110,102 @@ class SupportSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         guard = getattr(self, "guard", None) or MessageGuard()
+        # Rasa's workaround for other origins (python-socketio#205): CORS is left to Sanic.
+        sio = SupportSocketServer(
+            async_mode="sanic",
+            cors_allowed_origins=[],
+            reply_event=self.bot_message_evt,
+            namespace=self.namespace,
+        )
+        self.sio = sio  # get_output_channel() sends agent replies through it
+        blueprint = EngineIOBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        turns = MessageCoalescer(on_new_message, max_chars=guard.max_chars)
+        # Sockets that sent a user_uttered since their last session_request.
+        spoken: set[str] = set()
 
-        async def checked(message: UserMessage) -> None:
-            rejection = guard.check_text(message.text) or guard.check_metadata(message.metadata)
-            if rejection is not None:
-                await message.output_channel.send_text_message(
-                    message.sender_id, rejection.reply or "Sorry, I couldn't read that message."
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: Any) -> bool:
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            return bool(
+                token
+                and rasa.core.channels.channel.decode_bearer_token(
+                    token, self.jwt_key, self.jwt_algorithm
                 )
-                return
-            message.text = guard.clean(message.text or "")
-            await on_new_message(message)
+            )
 
-        return super().blueprint(checked)
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            spoken.discard(sid)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if guard.check_sender(requested) is None else uuid.uuid4().hex
+            if self.session_persistence:
+                sio.enter_room(sid, session_id)
+            spoken.discard(sid)
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        async def reply(recipient: str, rejection: Rejection | None) -> None:
+            text = rejection.reply if rejection is not None and rejection.reply else None
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await output.send_text_message(recipient, text or UNREADABLE_REPLY)
+
+        async def receive(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                await reply(sid, None)
+                return
+            sender = data.get("session_id") if self.session_persistence else sid
+            if not isinstance(sender, str) or guard.check_sender(sender) is not None:
+                logger.warning("socketio: a message from %s without a valid session_id", sid)
+                await reply(sid, None)
+                return
+            text = data.get("message")
+            first = sid not in spoken
+            spoken.add(sid)
+            if first and (text is None or (isinstance(text, str) and not has_content(text))):
+                text = GREET_PAYLOAD  # a widget opened without an initPayload
+            metadata, rejection = read_metadata(data.get(self.metadata_key, {}))
+            rejection = rejection or guard.check_text(text) or guard.check_metadata(metadata)
+            if rejection is not None or not isinstance(text, str):
+                await reply(sender, rejection)
+                return
+            message = UserMessage(
+                guard.clean(text),
+                SocketIOOutput(sio, self.bot_message_evt),
+                sender,
+                input_channel=self.name(),
+                metadata=metadata,
+            )
+            turn = turns.submit(message)
+            if isinstance(turn, Rejection):
+                await reply(sender, turn)
+                return
+            await turn
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            # python-socketio runs each event in a task nobody awaits: an exception here
+            # would only surface as "Task exception was never retrieved".
+            try:
+                await receive(sid, data)
+            except Exception:
+                logger.exception("socketio: handling a message from %s failed", sid)
+
+        return blueprint
+
+
+def read_metadata(raw: Any) -> tuple[Any, Rejection | None]:
+    """The message's metadata; Rasa's channel also accepts it as a JSON string."""
+    if not isinstance(raw, str):
+        return raw, None
+    try:
+        return read_json(raw), None
+    except JSONBodyError as e:
+        return None, Rejection(400, "invalid_metadata", e.message, UNREADABLE_REPLY)

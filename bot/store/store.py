@@ -353,6 +353,21 @@ class SupportStore:
             ).first()
         return Case(**row._mapping) if row else None
 
+    def open_case_for_order(self, order_number: str) -> Case | None:
+        """The most recently updated open case about this order, if any."""
+        with self._begin() as c:
+            row = c.execute(
+                select(schema.cases)
+                .where(
+                    and_(
+                        schema.cases.c.order_number == order_number,
+                        schema.cases.c.status == "open",
+                    )
+                )
+                .order_by(schema.cases.c.updated_at.desc(), schema.cases.c.id.desc())
+            ).first()
+        return Case(**row._mapping) if row else None
+
     def get_case(self, case_id: int) -> Case | None:
         with self._begin() as c:
             row = c.execute(select(schema.cases).where(schema.cases.c.id == case_id)).first()

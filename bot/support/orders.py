@@ -52,7 +52,9 @@ def order_facts(order: Order, today: date) -> str:
     return "; ".join(parts)
 
 
-def order_status_message(order: Order, today: date) -> str:
+def order_status_message(order: Order, today: date, reported: bool = False) -> str:
+    """What the customer is told about `order` (`reported`: a case about it is open, so
+    a late order is not offered to be reported again)."""
     what = describe(order)
     if order.status == PROCESSING:
         eta = say_date(order.estimated_delivery, today) if order.estimated_delivery else "soon"
@@ -69,9 +71,14 @@ def order_status_message(order: Order, today: date) -> str:
             shipped = say_date(order.shipped_on, today) if order.shipped_on else "recently"
             head = f"Your {what} shipped {_on(shipped)} with {order.carrier}{tracking}"
         if late and order.estimated_delivery:
-            return (
+            due = (
                 f"{head}. It was due {_on(say_date(order.estimated_delivery, today))}, so it's "
-                f"{plural(late, 'day')} late — I'm sorry. If you'd like, tell me it's late "
+                f"{plural(late, 'day')} late"
+            )
+            if reported:
+                return f"{due}. It's already reported, and we're tracing it with the carrier."
+            return (
+                f"{due} — I'm sorry. If you'd like, tell me it's late "
                 "and I'll report it so we trace it with the carrier."
             )
         eta = say_date(order.estimated_delivery, today) if order.estimated_delivery else "soon"

@@ -46,9 +46,11 @@ from bot.web.rasa_client import (
     RasaUnavailable,
     agent_message,
     bot_message,
+    handoff_change,
     slot,
 )
 from core.constants import SLOT_FAILED_ANSWERS, SLOT_HANDOFF_STATUS, SLOT_TONE
+from core.json_body import JSONBodyError, read_json
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
 from routing.accounts import LEAD, Accounts, User
@@ -150,9 +152,11 @@ class Console:
     @staticmethod
     async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
         try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            return error(400, "invalid_json", "The request body must be a JSON object.")
+            # Not request.json(): deep nesting raised RecursionError there (a 500), and a
+            # lone surrogate in a name or reply reached the database and failed there.
+            body = read_json(await request.body(), allow_surrogates=False)
+        except JSONBodyError as e:
+            return error(400, e.code, f"The request body must be a JSON object. {e.message}")
         if not isinstance(body, dict):
             return error(400, "invalid_body", "The request body must be a JSON object.")
         return body
@@ -281,7 +285,10 @@ class Console:
                 handoff.conversation_id,
                 [
                     slot(SLOT_HANDOFF_STATUS, CLAIMED),
-                    bot_message(f"{user.display_name} from our support team has joined."),
+                    bot_message(
+                        f"{user.display_name} from our support team has joined.",
+                        handoff_change(CLAIMED, user.display_name, "support"),
+                    ),
                 ],
             )
         except RasaUnavailable:
@@ -373,7 +380,8 @@ class Console:
                 slot(SLOT_FAILED_ANSWERS, 0),
                 bot_message(
                     f"{user.display_name} has marked this conversation as resolved. If you "
-                    "need anything else, just write — I'm here."
+                    "need anything else, just write — I'm here.",
+                    handoff_change(RESOLVED, user.display_name),
                 ),
             ]
         else:
@@ -383,7 +391,8 @@ class Console:
                 slot(SLOT_FAILED_ANSWERS, 0),
                 bot_message(
                     f"{user.display_name} handed our conversation back to me, the virtual "
-                    "assistant. I still have the details — what else can I help with?"
+                    "assistant. I still have the details — what else can I help with?",
+                    handoff_change(HANDED_BACK, user.display_name),
                 ),
             ]
         try:

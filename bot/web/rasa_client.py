@@ -13,7 +13,16 @@ from typing import Any
 
 import httpx
 
-from core.constants import CUSTOM_AGENT_NAME, CUSTOM_SENDER, CUSTOM_TEXT, SENDER_AGENT
+from core.constants import (
+    CUSTOM_AGENT_NAME,
+    CUSTOM_HANDOFF_AGENT,
+    CUSTOM_HANDOFF_STATUS,
+    CUSTOM_SENDER,
+    CUSTOM_TEAM,
+    CUSTOM_TEXT,
+    SENDER_AGENT,
+    SENDER_BOT,
+)
 
 
 class RasaUnavailable(Exception):
@@ -90,8 +99,20 @@ def agent_message(text: str, agent_name: str) -> dict[str, Any]:
     }
 
 
-def bot_message(text: str) -> dict[str, Any]:
-    return {"event": "bot", "timestamp": time.time(), "text": text, "data": {}, "metadata": {}}
+def bot_message(text: str, custom: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A bot event; `custom` goes out as its custom payload (socket.io wraps it in "data")."""
+    data = {"custom": {"data": custom}} if custom else {}
+    return {"event": "bot", "timestamp": time.time(), "text": text, "data": data, "metadata": {}}
+
+
+def handoff_change(status: str, agent: str | None = None, team: str | None = None) -> dict:
+    """The custom payload that tells the web chat a handoff changed (see core.constants)."""
+    change: dict[str, Any] = {CUSTOM_SENDER: SENDER_BOT, CUSTOM_HANDOFF_STATUS: status}
+    if agent:
+        change[CUSTOM_HANDOFF_AGENT] = agent
+    if team:
+        change[CUSTOM_TEAM] = team
+    return change
 
 
 def slot(name: str, value: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import base
 from bot.actions.orders import ActionReportDeliveryProblem, ValidateOrderLookupForm
-from bot.actions.session import ActionSessionStart
-from bot.actions.support import ActionDefaultFallback, consecutive_fallbacks
+from bot.actions.session import ActionGreet, ActionSessionStart
+from bot.actions.support import NOT_UNDERSTOOD, ActionDefaultFallback, consecutive_fallbacks
 from bot.store import SupportStore
 from bot.store.models import CASE_LATE_DELIVERY
 from tests.conftest import run_async
@@ -78,7 +78,12 @@ def test_session_start_without_metadata_falls_back_to_sender_id() -> None:
     assert slot_events(events)["customer_key"] == "sender-xyz"
 
 
+FIRST_HELLO = [{"event": "session_started"}, {"event": "user", "text": "hi"}]
+
+
 def test_returning_customer_is_asked_about_the_open_case(store) -> None:
+    """Session start notes the open case and says nothing; a first message that does not
+    say what the customer wants ("hi") gets the question."""
     store.link_identity("web-42", "C1001")
     case = store.open_case(
         "web-42", CASE_LATE_DELIVERY, "late", order_number="10234", customer_id="C1001"
@@ -86,11 +91,27 @@ def test_returning_customer_is_asked_about_the_open_case(store) -> None:
     messages, events = run(
         ActionSessionStart(), tracker({"session_started_metadata": {"customer_id": "web-42"}})
     )
+    assert messages == []
+    slots = slot_events(events)
+    assert slots["open_case_id"] == case.id and slots["customer_name"] == "Dana Whitfield"
+    messages, events = run(
+        ActionGreet(), tracker({**slots, "customer_key": "web-42"}, events=FIRST_HELLO)
+    )
     assert messages[0]["text"] == "Welcome back, Dana — is this about the late order 10234?"
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
-    slots = slot_events(events)
-    assert slots["open_case_id"] == case.id and slots["welcome_back_pending"] is True
-    assert slots["order_number"] == "10234" and slots["customer_name"] == "Dana Whitfield"
+    asked = slot_events(events)
+    assert asked["welcome_back_pending"] is True and asked["order_number"] == "10234"
+
+
+def test_no_open_case_question_for_a_resolved_case_or_after_the_first_message(store) -> None:
+    store.link_identity("web-42", "C1001")
+    case = store.open_case("web-42", CASE_LATE_DELIVERY, "late", order_number="10234")
+    later = [*FIRST_HELLO, {"event": "user", "text": "hi again"}]
+    messages, _ = run(ActionGreet(), tracker({"open_case_id": case.id}, events=later))
+    assert "Welcome back" not in messages[0]["text"]
+    store.resolve_case(case.id)
+    messages, _ = run(ActionGreet(), tracker({"open_case_id": case.id}, events=FIRST_HELLO))
+    assert "Welcome back" not in messages[0]["text"]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +193,7 @@ def test_second_fallback_in_a_row_offers_a_person() -> None:
     first_events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": "x"}]
     assert consecutive_fallbacks(tracker(events=first_events)) == 0
     messages, events = run(ActionDefaultFallback(), tracker(events=first_events))
-    assert messages[0]["response"] == "utter_default"
+    assert messages[0]["text"] == NOT_UNDERSTOOD
     assert events[0]["event"] == "rewind"
     after = [
         *first_events,
@@ -205,3 +226,28 @@ def test_zip_code_in_a_new_address_does_not_replace_the_order_number() -> None:
     dispatcher = CollectingDispatcher()
     result = ValidateOrderLookupForm().validate_order_number("02118", dispatcher, t, {})
     assert result == {"order_number": "10311"} and dispatcher.messages == []
+
+
+def test_a_double_charge_refunded_in_the_chat_leaves_no_open_case(store) -> None:
+    """The case is kept as a record but closed: next time nobody asks about it."""
+    from bot.actions.billing import ActionCheckBilling
+
+    store.link_identity("web-7", "C1001")
+    messages, events = run(
+        ActionCheckBilling(),
+        tracker({"customer_id": "C1001", "customer_key": "web-7", "issue_type": "charged_twice"}),
+    )
+    assert "refund" in messages[0]["text"].lower()
+    assert "open_case_id" not in slot_events(events)
+    assert store.latest_open_case("web-7", "C1001") is None
+    assert [c.status for c in store.cases_for_customer("web-7")] == ["resolved"]
+
+
+def test_a_form_answer_not_yet_checked_stays_out_of_the_handoff_summary() -> None:
+    from bot.actions.handoff import answered
+
+    raw = tracker({"order_number": "I'm afraid that's no use", "email": "not an email"})
+    assert answered(raw)["order_number"] is None and answered(raw)["email"] is None
+    checked = tracker({"order_number": "10234", "email": "dana.whitfield@example.com"})
+    assert answered(checked)["order_number"] == "10234"
+    assert answered(checked)["email"] == "dana.whitfield@example.com"

@@ -44,20 +44,26 @@ def test_agent_signs_in_sees_the_handoff_live_claims_and_replies(stack, browser)
     chat.fill("#message", "I want to talk to a human")
     chat.press("#message", "Enter")
     chat.wait_for_selector("li.msg--bot >> text=bringing in a person")
+    chat.wait_for_selector("li.msg--status >> text=is joining")
     session_id = chat.evaluate("localStorage.getItem('bb_session_id')")
 
     # The queue updates live (no reload): find this conversation's handoff id.
     queue = console.request.get(stack.settings.web_url + "/api/console/queue").json()
     handoff_id = next(h["id"] for h in queue["handoffs"] if h["conversation_id"] == session_id)
     item = f'#queue .queue-item[data-id="{handoff_id}"]'
-    console.wait_for_selector(item, timeout=10_000)
+    console.wait_for_selector(item, timeout=30_000)
     assert "asked for a person" in console.inner_text(item)
 
     console.click(f"{item} button.claim")
     console.wait_for_selector("#reply-text", state="visible")
     assert "Asked for a person" in console.inner_text("#summary")
     assert console.locator("#emotion-chart svg").count() == 1
-    chat.wait_for_selector("li.msg--bot >> text=Cara from our support team has joined")
+    # The chat says who joined, as a status line, and names them in its header.
+    chat.wait_for_selector("li.msg--status >> text=Cara has joined the conversation")
+    chat.wait_for_selector("#status >> text=You're talking to Cara (Brightbasket support)")
+    assert chat.locator("li.msg--bot >> text=has joined").count() == 0
+    assert "Web chat · Conversation " in console.inner_text("#conversation-meta")
+    assert "socketio" not in console.inner_text("body")
 
     console.fill("#reply-text", "Hi, this is Cara. How can I help?")
     console.press("#reply-text", "Enter")
@@ -67,10 +73,12 @@ def test_agent_signs_in_sees_the_handoff_live_claims_and_replies(stack, browser)
     # What the customer writes now reaches the agent live, as text.
     chat.fill("#message", HOSTILE)
     chat.press("#message", "Enter")
-    console.wait_for_selector(f"#transcript >> text={HOSTILE}", timeout=15_000)
+    console.wait_for_selector(f"#transcript >> text={HOSTILE}", timeout=30_000)
     assert console.locator("#transcript img").count() == 0
+    assert chat.locator("#typing").is_hidden()  # the bot is not the one answering
 
     console.click("#handback")
     chat.wait_for_selector("li.msg--bot >> text=handed our conversation back")
-    console.wait_for_selector(item, state="detached", timeout=10_000)
+    chat.wait_for_selector("#status >> text=Connected")
+    console.wait_for_selector(item, state="detached", timeout=30_000)
     assert errors == [] and dialogs == []

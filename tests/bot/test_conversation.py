@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
-from tests.conftest import RestChat
+from tests.conftest import RestChat, tracker_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def tracker_events(stack, sender: str) -> list[dict]:
-    reply = httpx.get(
-        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.settings.rasa_api_token, "include_events": "ALL"},
-        timeout=30,
-    )
-    assert reply.status_code == 200
-    return reply.json()["events"]
+    return tracker_of(stack, sender, "ALL")["events"]
 
 
 def test_order_lookup_form_with_invalid_order_number_corrected(chat: RestChat) -> None:
@@ -84,9 +77,25 @@ def test_session_expiry_in_the_same_conversation_also_welcomes_back(stack) -> No
     chat.say("10415")
     chat.say("tom.becker@example.com")
     # /session_start is what Rasa runs after session_expiration_time; trigger it directly.
-    welcome = chat.say("/session_start")
+    # It asks nothing yet: the question comes with a first message that does not say
+    # what the customer wants.
+    assert chat.say("/session_start") == ""
+    welcome = chat.say("hi there")
     assert "Welcome back, Tom — is this about the missing package from order 10415?" in welcome
     assert "No problem, Tom" in chat.say("no")
+
+
+def test_a_returning_customer_who_says_what_they_want_is_not_asked_about_the_old_case(
+    stack,
+) -> None:
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    first = RestChat(stack.settings.rasa_url, f"s1-{customer}", {"customer_id": customer})
+    first.say("my parcel is late")
+    first.say("10234")
+    first.say("dana.whitfield@example.com")
+    second = RestChat(stack.settings.rasa_url, f"s2-{customer}", {"customer_id": customer})
+    reply = second.say("how long do refunds take to show on my card")
+    assert "Welcome back" not in reply and "Source:" in reply
 
 
 def test_tracker_api_returns_the_whole_conversation(stack, chat: RestChat) -> None:

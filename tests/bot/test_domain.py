@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import yaml
 
@@ -78,3 +79,30 @@ def test_each_intent_has_at_least_15_training_examples() -> None:
 def test_root_rasa_files_point_into_bot() -> None:
     for name in ("config.yml", "domain.yml", "credentials.yml"):
         assert (PROJECT_ROOT / name).resolve() == (PROJECT_ROOT / "bot" / name).resolve()
+
+
+def test_every_slot_a_form_asks_for_has_a_question() -> None:
+    # Forms ask through `action_ask_<slot>` (bot/actions/questions.py): a slot with neither
+    # that action nor an `utter_ask_<slot>` response would stop the form without a word.
+    for form in DOMAIN["forms"].values():
+        for slot in form["required_slots"]:
+            assert f"action_ask_{slot}" in DOMAIN["actions"], slot
+
+
+def test_rasa_data_validate_gives_no_warnings() -> None:
+    import os
+    import subprocess
+    import sys
+
+    rasa = Path(sys.executable).with_name("rasa")
+    done = subprocess.run(
+        [str(rasa), "data", "validate"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+    )
+    output = done.stdout + done.stderr
+    warnings = [line for line in output.splitlines() if "UserWarning" in line]
+    assert done.returncode == 0 and not warnings, output[-3000:]

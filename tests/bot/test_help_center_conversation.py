@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from core.constants import (
@@ -14,19 +13,9 @@ from core.constants import (
     SLOT_KB_OUTCOME,
     SLOT_KB_SCORE,
 )
-from tests.conftest import RestChat
+from tests.conftest import RestChat, tracker_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def tracker(stack, sender: str) -> dict:
-    reply = httpx.get(
-        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.settings.rasa_api_token},
-        timeout=30,
-    )
-    assert reply.status_code == 200
-    return reply.json()
 
 
 def test_refund_timing_question_is_answered_with_the_article_and_its_link(
@@ -36,7 +25,7 @@ def test_refund_timing_question_is_answered_with_the_article_and_its_link(
     assert "https://help.brightbasket.example/articles/refund-timing" in answer
     assert "Source:" in answer
     assert len(answer) < 700  # the best passage, not the whole article
-    slots = tracker(stack, chat.sender)["slots"]
+    slots = tracker_of(stack, chat.sender)["slots"]
     assert slots[SLOT_KB_ARTICLE] == "refund-timing"
     assert slots[SLOT_KB_OUTCOME] == KB_ANSWERED
     assert slots[SLOT_KB_SCORE] > 0
@@ -51,7 +40,7 @@ def test_question_the_help_center_cannot_answer_gets_the_honest_fallback(
     assert "Source:" not in text
     buttons = [b["payload"] for m in reply for b in m.get("buttons", [])]
     assert "/request_human" in buttons
-    slots = tracker(stack, chat.sender)["slots"]
+    slots = tracker_of(stack, chat.sender)["slots"]
     assert slots[SLOT_KB_OUTCOME] == KB_MISS and slots[SLOT_FAILED_ANSWERS] >= 1
 
 
@@ -60,11 +49,11 @@ def test_that_did_not_help_counts_as_failed_and_offers_the_next_article(
 ) -> None:
     first = chat.say("can I return a gift card")
     assert "Source:" in first
-    before = tracker(stack, chat.sender)["slots"]
+    before = tracker_of(stack, chat.sender)["slots"]
     shown = before[SLOT_KB_ARTICLE]
     follow_up = chat.say("that doesn't answer my question")
     assert "Sorry" in follow_up
-    after = tracker(stack, chat.sender)["slots"]
+    after = tracker_of(stack, chat.sender)["slots"]
     assert after[SLOT_KB_OUTCOME] == KB_NOT_HELPFUL
     assert after[SLOT_FAILED_ANSWERS] == (before[SLOT_FAILED_ANSWERS] or 0) + 1
     # The help center has a second article on this (gift cards, then items that cannot
@@ -76,7 +65,7 @@ def test_that_did_not_help_counts_as_failed_and_offers_the_next_article(
 def test_every_user_turn_carries_its_emotion_scores(stack, chat: RestChat) -> None:
     chat.say("Where is my refund?")
     chat.say("This is the THIRD time I'm asking, where is my refund??")
-    events = tracker(stack, chat.sender)["events"]
+    events = tracker_of(stack, chat.sender)["events"]
     turns = [e for e in events if e["event"] == "user"]
     assert len(turns) == 2
     scores = [t["parse_data"]["emotion"] for t in turns]

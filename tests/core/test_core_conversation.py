@@ -181,3 +181,40 @@ def test_scored_turns_for_tests_and_replays() -> None:
     turn = Turn.scored("hi", frustration=0.7, urgency=0.2, negative=0.5, intent="greet")
     assert (turn.frustration, turn.urgency, turn.negative, turn.intent) == (0.7, 0.2, 0.5, "greet")
     assert not turn.button and Turn("/affirm").button
+
+
+def test_a_rejected_answer_or_the_same_question_again_is_a_failed_turn() -> None:
+    events = [
+        user("how long do refunds take", "ask_faq"),
+        slot(SLOT_KB_ARTICLE, "refund-timing"),
+        slot(SLOT_KB_OUTCOME, KB_ANSWERED),
+        user("and when will the money be back on my card", "ask_faq"),  # asked again
+        slot(SLOT_KB_OUTCOME, KB_NOT_HELPFUL),
+        user("/not_helpful", "not_helpful"),  # the button
+        slot(SLOT_KB_OUTCOME, KB_NOT_HELPFUL),
+    ]
+    conversation = Conversation.from_events(events)
+    assert [t.failed for t in conversation.turns] == [False, True, True]
+    assert conversation.articles == (("refund-timing", KB_NOT_HELPFUL),)
+
+
+def test_a_typed_button_title_is_a_choice_not_words_with_emotion() -> None:
+    confirm = {
+        "event": "bot",
+        "text": "Just to confirm: shall I cancel your Pantry Box subscription?",
+        "data": {"buttons": [{"title": "Yes, cancel it", "payload": "/affirm"}]},
+    }
+    events = [
+        user("please cancel my pantry box", "cancel_subscription"),
+        confirm,
+        user("yes cancel it!", "affirm", emotion={"frustration": 0.97}),
+        user("Yes, cancel it", "affirm"),  # no button shown since the last turn: words
+    ]
+    conversation = Conversation.from_events(events)
+    assert [t.button for t in conversation.turns] == [False, True, False]
+    assert [t.text for t in conversation.current] == [
+        "please cancel my pantry box",
+        "Yes, cancel it",
+    ]
+    # It was typed, so the transcript shows it.
+    assert "yes cancel it!" in [m["text"] for m in conversation.transcript()]

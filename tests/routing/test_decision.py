@@ -146,3 +146,49 @@ def test_an_urgent_sounding_issue_the_bot_settles_itself_does_not_jump_the_queue
     assert decide([fraud]).priority == "urgent"
     custom = RoutingConfig.from_dict({"self_service_issues": []})
     assert decide([duplicate], config=custom).priority == "urgent"
+
+
+def test_an_escalation_for_distress_is_at_least_high_priority() -> None:
+    """Written in capitals after two annoyed turns: a person, and never the 10-minute
+    queue."""
+    turns = [
+        turn("where is my parcel", 0.7, intent="order_status"),
+        turn("I ALREADY told you the order number!!", 0.95, intent="order_status"),
+    ]
+    d = decide(turns, Customer(tier="standard"))
+    assert d.action == ESCALATE and d.reasons[0].startswith("distress")
+    assert d.priority == "high" and d.wait_target_seconds == 180
+
+
+def test_failed_answers_counted_by_the_caller_escalate_with_the_reason() -> None:
+    """Clicked "That didn't help" turns are not among the typed turns; the caller counts
+    them, and the third failed answer hands over."""
+    calm = [turn("how do gift cards work", 0.1, intent="ask_faq")]
+    assert decide(calm, failed_answers=2).action != ESCALATE
+    d = decide(calm, failed_answers=3)
+    assert d.action == ESCALATE and d.reasons[0] == "3 failed answers"
+
+
+def test_the_person_button_escalates_at_the_customers_priority_even_before_any_words() -> None:
+    plus = Customer(tier="plus")
+    d = decide([], plus, asked_for_person=True)
+    assert (d.action, d.priority) == (ESCALATE, "high")
+    assert d.explanation.startswith("asked for a person")
+    assert decide([], Customer(), asked_for_person=True).priority == "normal"
+    assert decide([]).action == CONTINUE
+
+
+def test_a_cancellation_that_sounds_urgent_stays_with_the_bot() -> None:
+    cancel = turn("please stop my pantry box right away", 0.1, 0.9, intent="cancel_subscription")
+    assert decide([cancel]).action != ESCALATE
+    fraud = turn("money was taken from my account", 0.1, 0.9, intent="billing_issue")
+    assert decide([fraud]).priority == "urgent"
+
+
+def test_the_queue_follows_the_form_in_progress_unless_a_new_request_comes() -> None:
+    assert queue_for(["order_status", "complaint"], "order_lookup_form") == "orders_shipping"
+    assert queue_for(["order_status", "request_human"], "billing_form") == "billing"
+    assert queue_for(["order_status", "account_access"], "order_lookup_form") == (
+        "account_security"
+    )
+    assert queue_for(["complaint"], None) == "general"

@@ -130,3 +130,29 @@ def test_a_handed_back_conversation_starts_afresh(tmp_path: Path, domain: Domain
 def test_bad_thresholds_name_the_config_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"config\.yml"):
         policy(tmp_path, escalate_at=0.3, empathize_at=0.5)
+
+
+def test_the_failed_answer_that_reaches_the_limit_hands_over_at_once(
+    tmp_path: Path, domain: Domain
+) -> None:
+    events = []
+    for question in ("do you run cooking classes", "any referral bonus", "wholesale prices?"):
+        events += [
+            user(question, "ask_faq"),
+            ActionExecuted("action_answer_from_help_center"),
+            SlotSet("kb_outcome", "miss"),
+        ]
+    p = policy(tmp_path)
+    prediction = p.predict_action_probabilities(tracker(domain, *events), domain)
+    assert predicted(prediction, domain) == "action_contact_human"
+    assert stored_decision(prediction)["explanation"].startswith("3 failed answers")
+    # Two misses are not yet the limit: the other policies carry on.
+    two = events[:6]
+    assert predicted(p.predict_action_probabilities(tracker(domain, *two), domain), domain) is None
+
+
+def test_the_person_button_gets_the_plus_customers_priority(tmp_path: Path, domain: Domain) -> None:
+    events = [SlotSet("customer_tier", "plus"), user("/request_human", "request_human")]
+    prediction = policy(tmp_path).predict_action_probabilities(tracker(domain, *events), domain)
+    assert predicted(prediction, domain) == "action_contact_human"
+    assert stored_decision(prediction)["priority"] == "high"

@@ -67,9 +67,31 @@ def test_issue_names_the_request_the_order_and_the_repetition() -> None:
 
 def test_what_the_bot_tried_includes_forms_and_articles_with_outcomes() -> None:
     tried = summary().tried
-    assert "understood: order_status, ask_faq" in tried
-    assert "order lookup form completed" in tried
+    # In words, not intent and form names (an agent reads this).
+    assert "understood: where an order is, a help-center question" in tried
+    assert "order lookup completed" in tried
     assert "help center: late-delivery (shown, did not help)" in tried
+
+
+def test_the_issue_is_the_request_that_led_to_the_handoff() -> None:
+    """An earlier, settled request is not what the person takes over; the issue type the
+    customer named says more than the intent."""
+    events = [
+        user("where is my order 10234", "order_status", 0.1),
+        user(
+            "someone just took money out of my account",
+            "account_access",
+            0.7,
+            0.95,
+            entities=[{"entity": "issue_type", "value": "unknown_charge"}],
+        ),
+    ]
+    s = ExtractiveSummarizer().summarize(ConversationContext.from_events(events), "urgent")
+    assert s.issue.startswith("A charge the customer does not recognise (possible fraud)")
+    assert s.next_step.startswith("Verify identity")
+    plain = [user("where is my order", "order_status"), user("I want a refund", "request_refund")]
+    s = ExtractiveSummarizer().summarize(ConversationContext.from_events(plain), "asked")
+    assert s.issue.startswith("Wants a refund")
 
 
 def test_key_facts_and_profile() -> None:

@@ -12,6 +12,24 @@ def test_status_of_a_late_shipped_order_says_how_late(store: SupportStore) -> No
     assert "8 days late" in text
 
 
+def test_a_late_order_already_reported_is_not_offered_to_be_reported_again(
+    store: SupportStore,
+) -> None:
+    order = store.get_order("10234")
+    assert "report it" in order_status_message(order, store.today())
+    text = order_status_message(order, store.today(), reported=True)
+    assert "8 days late" in text and "already reported" in text
+    assert "report it" not in text and "sorry" not in text.lower()
+
+
+def test_the_store_finds_the_open_case_of_an_order(store: SupportStore) -> None:
+    assert store.open_case_for_order("10234") is None
+    case = store.open_case("web-1", CASE_LATE_DELIVERY, "late", order_number="10234")
+    assert store.open_case_for_order("10234") == case
+    store.resolve_case(case.id)
+    assert store.open_case_for_order("10234") is None
+
+
 def test_status_of_processing_order_mentions_address_change(store: SupportStore) -> None:
     text = order_status_message(store.get_order("10311"), store.today())
     assert "hasn't shipped yet" in text and "change the address" in text

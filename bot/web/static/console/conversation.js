@@ -7,6 +7,7 @@ import { renderQueue, waitElement } from "./queue.js";
 import { STATUS_LABELS, agentLabel, customerName, isLead, state } from "./state.js";
 import { summaryBlocks } from "./summary.js";
 import { earlierItems, handoffMessageItem } from "./transcript.js";
+import { conversationLabel, queueTitle } from "./words.js";
 
 // --- Opening and closing ----------------------------------------------------------------
 export async function openConversation(id, options) {
@@ -66,6 +67,7 @@ export function closeConversation(options) {
   saveDraft();
   state.loadToken += 1;
   state.open = null;
+  ui.workspace.classList.remove("workspace--open"); // a phone shows the queue again
   ui.conversation.hidden = true;
   ui.placeholder.hidden = false;
   ui.queue.querySelectorAll(".queue-item--current").forEach((item) => {
@@ -85,11 +87,12 @@ function showConversation(data, keepScroll) {
   state.open = {
     id: handoff.id,
     handoff,
-    queueTitle: data.queue_title || state.queues[handoff.queue] || handoff.queue,
+    queueTitle: data.queue_title || queueTitle(handoff.queue, state.queues),
     messages: [],
     messageIds: new Set(),
   };
   ui.placeholder.hidden = true;
+  ui.workspace.classList.add("workspace--open"); // a phone shows the conversation alone
   ui.conversation.hidden = false; // first, so the chart can measure its labels
   renderHeader();
   ui.summary.replaceChildren(...summaryBlocks(handoff));
@@ -112,8 +115,8 @@ function renderHeader() {
   meta.push(el("span", "meta__status meta__status--" + handoff.status, statusText));
   if (handoff.status === "waiting" || handoff.status === "claimed") meta.push(waitElement(handoff));
   if (handoff.customer_email) meta.push(el("span", "meta__email", handoff.customer_email));
-  const channel = el("span", "meta__channel", `${handoff.channel} · #${handoff.id}`);
-  channel.title = "Conversation " + handoff.conversation_id;
+  const channel = el("span", "meta__channel", conversationLabel(handoff));
+  channel.title = "Chat session " + handoff.conversation_id;
   meta.push(channel);
   ui.meta.replaceChildren(...meta);
 

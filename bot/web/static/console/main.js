@@ -3,7 +3,8 @@
 //
 // Modules: api.js (JSON API, live stream), queue.js (queue, wait timers),
 // conversation.js (one conversation), summary.js, transcript.js, chart.js (the emotion
-// chart, a pure function), page.js (elements, builders), state.js (this tab's state).
+// chart, a pure function), page.js (elements, builders), state.js (this tab's state),
+// words.js (channels, queues and priorities in words).
 // Every text from customers, agents or the server goes in as textContent, never as HTML.
 import { api, closeStream, openStream, whenUnauthorized } from "./api.js";
 import {
@@ -165,6 +166,7 @@ ui.claim.addEventListener("click", () => state.open && claim(state.open.id, ui.c
 ui.resolve.addEventListener("click", () => finish("resolve"));
 ui.handback.addEventListener("click", () => finish("handback"));
 ui.close.addEventListener("click", () => closeConversation({ restoreFocus: true }));
+ui.back.addEventListener("click", () => closeConversation({ restoreFocus: true }));
 ui.notice.addEventListener("click", clearNotice);
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;

@@ -1,6 +1,7 @@
 // The page's fixed elements and the small builders every view uses. Text always goes in
 // with textContent, never as HTML.
 import { PRIORITY_LABELS } from "./state.js";
+import { priorityWords } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,6 +29,7 @@ export const ui = {
   resolve: $("resolve"),
   handback: $("handback"),
   close: $("close-conversation"),
+  back: $("back-to-queue"),
   body: $("conversation-body"),
   summary: $("summary"),
   chart: $("emotion-chart"),
@@ -73,8 +75,8 @@ export function timeOfDay(epoch) {
 
 export function priorityBadge(priority) {
   const key = PRIORITY_LABELS[priority] ? priority : "normal";
-  const badge = el("span", "badge badge--" + key, PRIORITY_LABELS[key]);
-  badge.title = PRIORITY_LABELS[key] + " priority";
+  const badge = el("span", "badge badge--" + key, priorityWords(key));
+  badge.title = priorityWords(key);
   return badge;
 }
 

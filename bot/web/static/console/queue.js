@@ -2,6 +2,7 @@
 // and wait timers against each handoff's target.
 import { duration, el, priorityBadge, ui } from "./page.js";
 import { PRIORITY_LABELS, agentLabel, customerName, nowSeconds, serverNow, state } from "./state.js";
+import { queueTitle } from "./words.js";
 
 let actions = { open: () => {}, claim: () => {} };
 
@@ -69,7 +70,7 @@ function queueItem(h) {
   }
 
   const top = el("span", "queue-item__top");
-  top.append(priorityBadge(h.priority), el("span", "queue-item__queue", state.queues[h.queue] || h.queue));
+  top.append(priorityBadge(h.priority), el("span", "queue-item__queue", queueTitle(h.queue, state.queues)));
   const unread = state.unread.get(h.id);
   if (unread) top.append(el("span", "queue-item__unread", unread === 1 ? "1 new message" : `${unread} new messages`));
   top.append(waitElement(h));
@@ -118,7 +119,7 @@ export function renderQueue() {
     ...ids.map((q) => {
       const row = el("li", perQueue[q] ? "queue-counts__row queue-counts__row--busy" : "queue-counts__row");
       row.dataset.queue = q;
-      row.append(el("span", "queue-counts__title", state.queues[q] || q), el("span", "queue-counts__n", perQueue[q] || 0));
+      row.append(el("span", "queue-counts__title", queueTitle(q, state.queues)), el("span", "queue-counts__n", perQueue[q] || 0));
       return row;
     })
   );

@@ -1,6 +1,7 @@
 // The handoff summary the routing step wrote: issue, why a person, next step, key facts,
 // what the bot tried, and the customer's own words.
 import { el } from "./page.js";
+import { humanize } from "./words.js";
 
 const FACT_LABELS = {
   orders: "Order",
@@ -21,7 +22,11 @@ function summaryBlock(label, content, className) {
 
 function factValue(value) {
   if (Array.isArray(value)) return value.join(", ");
-  if (value && typeof value === "object") return JSON.stringify(value);
+  if (value && typeof value === "object") {
+    return Object.entries(value)
+      .map(([key, inner]) => `${humanize(key)}: ${Array.isArray(inner) ? inner.join(", ") : inner}`)
+      .join("; ");
+  }
   return String(value);
 }
 
@@ -37,7 +42,7 @@ export function summaryBlocks(handoff) {
   if (facts.length) {
     const list = el("dl", "facts");
     facts.forEach(([key, value]) => {
-      const label = FACT_LABELS[key] || key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
+      const label = FACT_LABELS[key] || humanize(key);
       list.append(el("dt", "", label), el("dd", "", factValue(value)));
     });
     blocks.push(summaryBlock("Key facts", list));

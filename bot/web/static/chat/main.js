@@ -1,0 +1,277 @@
+// Brightbasket web chat: talks to Rasa's socket.io channel (bot/channels/socketio.py).
+//
+// Modules: handoff.js (where the conversation stands with a person, from what the server
+// sends), welcome.js (the opening greeting and suggestions). Every text is inserted with
+// textContent, never innerHTML, so customer, bot and agent text is always shown as text.
+import {
+  TYPING_TIMEOUT_MS,
+  applyHandoff,
+  botAnswers,
+  handoffUpdate,
+  initialHandoff,
+  statusText,
+} from "./handoff.js";
+import { GREETING, SUGGESTIONS } from "./welcome.js";
+
+const config = JSON.parse(document.getElementById("chat-config").textContent);
+const log = document.getElementById("log");
+const statusEl = document.getElementById("status");
+const typing = document.getElementById("typing");
+const form = document.getElementById("composer");
+const input = document.getElementById("message");
+const KEY_CUSTOMER = "bb_customer_id";
+const KEY_SESSION = "bb_session_id";
+
+function newId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+// The customer id is stable across conversations (it is how a returning customer is
+// recognised); the session id names one conversation. ?customer=… overrides for demos.
+const params = new URLSearchParams(location.search);
+if (params.get("customer")) localStorage.setItem(KEY_CUSTOMER, params.get("customer"));
+const customerId = localStorage.getItem(KEY_CUSTOMER) || newId();
+localStorage.setItem(KEY_CUSTOMER, customerId);
+let sessionId = localStorage.getItem(KEY_SESSION) || newId();
+localStorage.setItem(KEY_SESSION, sessionId);
+
+// --- What this tab knows ---------------------------------------------------------------
+let connection = "connecting"; // "connecting" | "connected" | "disconnected" | "unreachable"
+let ready = false; // the server confirmed the session: messages may go out
+const pending = []; // messages the customer sent before that
+let handoff = initialHandoff();
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  disconnected: "Disconnected — reconnecting…",
+  unreachable: "Can't reach the assistant — retrying…",
+};
+
+function renderStatus() {
+  statusEl.textContent = connection === "connected" ? statusText(handoff) : CONNECTION_TEXT[connection];
+  statusEl.dataset.phase = handoff.phase;
+}
+
+// --- "Assistant is typing…": only while the bot works on a reply -------------------------
+let typingTimer = null;
+
+function showTyping() {
+  if (!botAnswers(handoff)) return; // a person holds the conversation (or is coming)
+  typing.hidden = false;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
+}
+
+function hideTyping() {
+  clearTimeout(typingTimer);
+  typingTimer = null;
+  typing.hidden = true;
+}
+
+// --- The log ---------------------------------------------------------------------------
+// Appends text to an element, turning http(s) URLs into links, all through text nodes.
+const URL_PATTERN = /https?:\/\/[^\s<>"“”]+[^\s<>"“”.,;:!?)]/g;
+function appendLinked(element, text) {
+  let last = 0;
+  for (const match of String(text).matchAll(URL_PATTERN)) {
+    element.appendChild(document.createTextNode(text.slice(last, match.index)));
+    const link = document.createElement("a");
+    link.href = match[0];
+    link.textContent = match[0];
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    element.appendChild(link);
+    last = match.index + match[0].length;
+  }
+  element.appendChild(document.createTextNode(String(text).slice(last)));
+}
+
+function scrollToEnd() {
+  log.scrollTop = log.scrollHeight;
+}
+
+function replyButtons(tag, className, replies, onPick) {
+  const box = document.createElement(tag);
+  box.className = className;
+  replies.forEach((reply) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = reply.title;
+    button.addEventListener("click", () => {
+      box.querySelectorAll("button").forEach((b) => (b.disabled = true));
+      onPick(reply);
+    });
+    box.appendChild(button);
+  });
+  return box;
+}
+
+function addMessage(sender, text, extra) {
+  const item = document.createElement("li");
+  item.className = "msg msg--" + sender;
+  item.dataset.sender = sender;
+  if (sender === "agent") {
+    const who = document.createElement("span");
+    who.className = "msg__who";
+    who.textContent = (extra && extra.agent_name ? extra.agent_name : "Support agent") + " · human agent";
+    item.appendChild(who);
+  }
+  const body = document.createElement("span");
+  body.className = "msg__text";
+  if (sender === "customer") {
+    body.textContent = text;
+  } else {
+    appendLinked(body, text); // help-center citations become links; still no innerHTML
+  }
+  item.appendChild(body);
+  if (extra && Array.isArray(extra.quick_replies) && extra.quick_replies.length) {
+    item.appendChild(replyButtons("div", "replies", extra.quick_replies, (reply) => send(reply.payload, reply.title)));
+  }
+  log.appendChild(item);
+  scrollToEnd();
+  return item;
+}
+
+/** A centred line about the conversation itself: a person is coming, has joined. */
+function addStatusLine(text) {
+  const item = document.createElement("li");
+  item.className = "msg msg--status";
+  item.dataset.sender = "status";
+  item.textContent = text;
+  log.appendChild(item);
+  scrollToEnd();
+}
+
+/** The page's own opening: the greeting and the suggestions (removed once used). */
+function addWelcome() {
+  const item = addMessage("bot", GREETING);
+  item.classList.add("msg--welcome");
+  item.dataset.local = "welcome";
+  const chips = replyButtons(
+    "li",
+    "suggestions",
+    SUGGESTIONS.map((text) => ({ title: text, payload: text })),
+    (reply) => send(reply.payload)
+  );
+  chips.setAttribute("aria-label", "Suggestions");
+  chips.dataset.local = "welcome";
+  log.appendChild(chips);
+  scrollToEnd();
+}
+
+function removeSuggestions() {
+  log.querySelectorAll(".suggestions").forEach((chips) => chips.remove());
+}
+
+/** Show one message of the server (live or from the stored transcript). */
+function receive(message) {
+  if (!message || typeof message !== "object") return;
+  const update = handoffUpdate(message);
+  const text = typeof message.text === "string" ? message.text : "";
+  if (text && !(update && update.joinedText)) {
+    addMessage(message.sender === "agent" ? "agent" : "bot", text, message);
+  }
+  const next = applyHandoff(handoff, update);
+  handoff = next.state;
+  if (next.line) addStatusLine(next.line);
+  if (!botAnswers(handoff)) hideTyping();
+  renderStatus();
+}
+
+// --- The socket ------------------------------------------------------------------------
+const host = config.rasa_host || location.hostname;
+const socket = io(location.protocol + "//" + host + ":" + config.rasa_port, {
+  path: config.socket_path,
+  transports: ["websocket", "polling"],
+});
+
+function emit(text) {
+  socket.emit("user_uttered", {
+    message: text,
+    session_id: sessionId,
+    customData: { customer_id: customerId },
+  });
+}
+
+socket.on("connect", () => {
+  connection = "connected";
+  renderStatus();
+  socket.emit("session_request", { session_id: sessionId });
+});
+socket.on("session_confirm", (confirmed) => {
+  sessionId = typeof confirmed === "string" ? confirmed : sessionId;
+  localStorage.setItem(KEY_SESSION, sessionId);
+  ready = true;
+  // What the customer sent while connecting goes out now, in order.
+  pending.splice(0).forEach(emit);
+});
+socket.on("disconnect", () => {
+  connection = "disconnected";
+  ready = false;
+  hideTyping();
+  renderStatus();
+});
+socket.on("connect_error", () => {
+  connection = "unreachable";
+  renderStatus();
+});
+socket.on("bot_uttered", (message) => {
+  hideTyping(); // the bot's first message ends "typing", whatever it says
+  receive(message);
+});
+
+function send(text, shown) {
+  if (!text || !text.trim()) return;
+  removeSuggestions();
+  addMessage("customer", shown || text);
+  showTyping();
+  if (ready) emit(text);
+  else pending.push(text);
+}
+
+// --- The page --------------------------------------------------------------------------
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value;
+  input.value = "";
+  send(text);
+});
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+document.getElementById("new-conversation").addEventListener("click", () => {
+  sessionId = newId();
+  localStorage.setItem(KEY_SESSION, sessionId);
+  handoff = initialHandoff();
+  hideTyping();
+  renderStatus();
+  log.replaceChildren();
+  addStatusLine("New conversation started.");
+  addWelcome();
+  ready = false;
+  socket.emit("session_request", { session_id: sessionId });
+});
+
+renderStatus();
+addWelcome();
+
+// A reloaded page shows the conversation so far (from the tracker store) in place of
+// the opening, and picks up where the conversation stands with a person.
+fetch("/api/conversations/" + encodeURIComponent(sessionId) + "/messages")
+  .then((r) => (r.ok ? r.json() : { messages: [] }))
+  .then((data) => {
+    const messages = data && Array.isArray(data.messages) ? data.messages : [];
+    const untouched = [...log.children].every((child) => child.dataset.local === "welcome");
+    if (!messages.length || !untouched) return;
+    log.replaceChildren();
+    messages.forEach((m) => {
+      if (m && m.sender === "customer") addMessage("customer", String(m.text || ""));
+      else receive(m);
+    });
+  })
+  .catch(() => {});

@@ -1,0 +1,148 @@
+"""`MessageCoalescer`: one turn at a time per conversation; waiting messages merge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from bot.channels.coalescer import MAX_QUEUED_MESSAGES, TOO_MANY_MESSAGES, MessageCoalescer
+from tests.conftest import run_async
+
+
+class Turns:
+    """A stand-in for Rasa's `on_new_message`: records each turn; the first waits until
+    `release` is set, so that the messages after it queue up behind it."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.handled: list[UserMessage] = []
+        self.release = asyncio.Event()
+        self.fail_on = fail_on
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.handled.append(message)
+        if len(self.handled) == 1:
+            await self.release.wait()
+        if message.text == self.fail_on:
+            raise RuntimeError("the turn failed")
+        await message.output_channel.send_text_message(message.sender_id, f"re: {message.text}")
+
+    @property
+    def texts(self) -> list[str]:
+        return [m.text or "" for m in self.handled]
+
+
+def submit(coalescer: MessageCoalescer, msg: UserMessage) -> asyncio.Future[UserMessage]:
+    turn = coalescer.submit(msg)
+    assert isinstance(turn, asyncio.Future), turn
+    return turn
+
+
+def message(text: str, sender: str = "s1", **metadata: str) -> UserMessage:
+    return UserMessage(text, CollectingOutputChannel(), sender, metadata=metadata or None)
+
+
+def replies(handled: UserMessage) -> list[str]:
+    output = handled.output_channel
+    assert isinstance(output, CollectingOutputChannel)
+    return [m["text"] for m in output.messages]
+
+
+def test_a_lone_message_is_handled_at_once_and_alone() -> None:
+    async def scenario() -> None:
+        turns = Turns()
+        turns.release.set()
+        coalescer = MessageCoalescer(turns, max_chars=100)
+        first = message("hi")
+        assert await submit(coalescer, first) is first
+        assert replies(first) == ["re: hi"]
+        assert coalescer.waiting("s1") == 0
+
+    run_async(scenario())
+
+
+def test_messages_arriving_during_a_turn_become_one_turn_in_order() -> None:
+    async def scenario() -> None:
+        turns = Turns()
+        coalescer = MessageCoalescer(turns, max_chars=1000)
+        first = submit(coalescer, message("one", customer_id="c1"))
+        await asyncio.sleep(0)  # the first turn starts and waits for `release`
+        later = [submit(coalescer, message(t, customer_id="c1")) for t in ("two", "three", "4")]
+        other = submit(coalescer, message("elsewhere", sender="s2"))  # not held up by s1
+        assert coalescer.waiting("s1") == 3
+        assert replies(await asyncio.wait_for(other, 5)) == ["re: elsewhere"]
+        turns.release.set()
+        await first
+        merged = await asyncio.gather(*later)
+        assert [m.text for m in merged] == ["two\nthree\n4"] * 3  # one turn, one reply
+        assert replies(merged[0]) == ["re: two\nthree\n4"]
+        assert merged[0].metadata == {"customer_id": "c1"}
+        assert turns.texts == ["one", "elsewhere", "two\nthree\n4"]
+
+    run_async(scenario())
+
+
+def test_intent_payloads_are_never_merged() -> None:
+    async def scenario() -> None:
+        turns = Turns()
+        coalescer = MessageCoalescer(turns, max_chars=1000)
+        first = submit(coalescer, message("hi"))
+        await asyncio.sleep(0)
+        later = [submit(coalescer, message(t)) for t in ("a", "b", "/request_human", "c", "d")]
+        turns.release.set()
+        await asyncio.gather(first, *later)
+        assert turns.texts == ["hi", "a\nb", "/request_human", "c\nd"]
+
+    run_async(scenario())
+
+
+def test_a_merged_turn_stays_within_max_chars() -> None:
+    async def scenario() -> None:
+        turns = Turns()
+        coalescer = MessageCoalescer(turns, max_chars=12)
+        first = submit(coalescer, message("x"))
+        await asyncio.sleep(0)
+        later = [submit(coalescer, message(t)) for t in ("aaaaa", "bbbbb")]
+        assert coalescer.submit(message("c")) is TOO_MANY_MESSAGES  # 5+1 + 5+1 + 1 > 12
+        turns.release.set()
+        await asyncio.gather(first, *later)
+        assert turns.texts == ["x", "aaaaa\nbbbbb"]
+
+    run_async(scenario())
+
+
+def test_a_full_queue_refuses_with_429_and_keeps_what_waits() -> None:
+    async def scenario() -> None:
+        turns = Turns()
+        coalescer = MessageCoalescer(turns, max_chars=10_000)
+        first = submit(coalescer, message("first"))
+        await asyncio.sleep(0)
+        waiting = [submit(coalescer, message(f"m{i}")) for i in range(MAX_QUEUED_MESSAGES)]
+        refused = coalescer.submit(message("one too many"))
+        assert refused is TOO_MANY_MESSAGES and refused.status == 429
+        assert refused.code == "too_many_messages" and refused.reply
+        turns.release.set()
+        await asyncio.gather(first, *waiting)
+        assert turns.texts[1] == "\n".join(f"m{i}" for i in range(MAX_QUEUED_MESSAGES))
+        # Once the queue has drained, the conversation takes messages again.
+        assert replies(await submit(coalescer, message("again"))) == ["re: again"]
+
+    run_async(scenario())
+
+
+def test_a_failed_turn_fails_its_callers_only() -> None:
+    async def scenario() -> None:
+        turns = Turns(fail_on="a\nb")
+        coalescer = MessageCoalescer(turns, max_chars=1000)
+        first = submit(coalescer, message("hi"))
+        await asyncio.sleep(0)
+        failing = [submit(coalescer, message(t)) for t in ("a", "b")]
+        turns.release.set()
+        await first
+        for turn in failing:
+            with pytest.raises(RuntimeError):
+                await turn
+        assert replies(await submit(coalescer, message("next"))) == ["re: next"]
+
+    run_async(scenario())

@@ -1,0 +1,65 @@
+"""`core.json_body.read_json`: untrusted JSON never raises anything but `JSONBodyError`."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.json_body import (
+    INVALID_JSON,
+    JSON_TOO_DEEP,
+    MAX_JSON_DEPTH,
+    JSONBodyError,
+    has_lone_surrogate,
+    json_depth,
+    read_json,
+)
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1_000, 10_000, 100_000])
+def test_deep_nesting_is_refused_without_a_recursion_error(depth: int) -> None:
+    # json.loads raised RecursionError from about 1,000 levels: a 500 in every handler.
+    with pytest.raises(JSONBodyError) as caught:
+        read_json(nested(depth))
+    assert caught.value.code == JSON_TOO_DEEP
+    assert str(MAX_JSON_DEPTH) in caught.value.message
+
+
+def test_deep_objects_are_refused_too() -> None:
+    with pytest.raises(JSONBodyError) as caught:
+        read_json(b'{"a":' * 5_000 + b"1" + b"}" * 5_000)
+    assert caught.value.code == JSON_TOO_DEEP
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    assert json_depth(read_json(nested(MAX_JSON_DEPTH))) == MAX_JSON_DEPTH
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b'{"sender": "a",}', b"\xff\xfe", "nan?"])
+def test_invalid_json_is_refused(raw: bytes | str) -> None:
+    with pytest.raises(JSONBodyError) as caught:
+        read_json(raw)
+    assert caught.value.code == INVALID_JSON
+    assert isinstance(caught.value, ValueError)  # callers catching ValueError still work
+
+
+def test_lone_surrogates_are_kept_or_refused_as_the_caller_asks() -> None:
+    raw = b'{"username": "\\ud800", "password": "x"}'
+    assert read_json(raw) == {"username": "\ud800", "password": "x"}
+    with pytest.raises(JSONBodyError) as caught:
+        read_json(raw, allow_surrogates=False)
+    assert caught.value.code == INVALID_JSON and "surrogate" in caught.value.message
+    # A proper pair is one character, not a lone surrogate.
+    assert read_json(b'"\\ud83d\\ude00"', allow_surrogates=False) == "😀"
+
+
+def test_depth_and_surrogate_helpers() -> None:
+    assert json_depth("x") == 0
+    assert json_depth({"a": 1}) == 1
+    assert json_depth({"a": [1, {"b": []}]}) == 4
+    assert json_depth(read_json(nested(500), max_depth=500), stop_after=10) == 11
+    assert has_lone_surrogate({"ok": ["fine", {"\udfff": 1}]})
+    assert not has_lone_surrogate({"ok": ["fine", "😀", 3]})
