@@ -39,6 +39,7 @@ import httpx
 import yaml
 
 from bot.errors import BotError
+from bot.rasa_server import api_headers
 from core.constants import (
     ACTION_DEFAULT_FALLBACK,
     EVENT_ACTION,
@@ -77,7 +78,7 @@ FINDINGS = {
     "urgent": "an urgent message is urgent, and the summary is about it",
     "calm": "calm requests stay with the bot, in the neutral tone",
 }
-CONVERSATION_KEYS = {"id", "finding", "earlier_chat", "turns", "expect"}
+CONVERSATION_KEYS = {"id", "finding", "earlier_chat", "turns", "expect", "known_failure"}
 TURN_KEYS = {"user", "reply_contains", "reply_not_contains", "silent", "typed_label"}
 EXPECT_KEYS = {
     "escalated",
@@ -132,6 +133,9 @@ class Script:
     turns: tuple[ScriptedTurn, ...]
     expect: Expectation
     earlier_chat: tuple[str, ...] = ()  # an earlier chat of the same customer, not scored
+    # Why the bot still gets it wrong (an open defect, named): reported, never hidden; the
+    # test marks it an expected failure and fails once it is right, so the note goes.
+    known_failure: str | None = None
 
 
 def load_scripts(path: Path = DEFAULT_FILE) -> list[Script]:
@@ -174,7 +178,10 @@ def _script(path: Path, index: int, entry: Any) -> Script:
     if not isinstance(earlier, list) or not all(_text(t) for t in earlier):
         raise ScriptError(f"{where}: `earlier_chat` must be a list of non-empty texts.")
     expect = _expectation(f"{where}, expect", entry["expect"], turns)
-    return Script(ident, entry["finding"], turns, expect, tuple(earlier))
+    known = entry.get("known_failure")
+    if known is not None and not (isinstance(known, str) and known.strip()):
+        raise ScriptError(f"{where}: `known_failure` must say, in words, which defect it is.")
+    return Script(ident, entry["finding"], turns, expect, tuple(earlier), known)
 
 
 def _turn(where: str, raw: Any) -> ScriptedTurn:
@@ -413,7 +420,8 @@ class Player:
     def events(self, sender: str) -> list[dict[str, Any]]:
         reply = self.client.get(
             f"{self.settings.rasa_url}/conversations/{sender}/tracker",
-            params={"token": self.settings.rasa_api_token, "include_events": "ALL"},
+            params={"include_events": "ALL"},
+            headers=api_headers(self.settings.rasa_api_token),
         )
         reply.raise_for_status()
         return list(reply.json().get("events") or [])
@@ -601,7 +609,10 @@ def render_table(results: Sequence[Result]) -> str:
     lines.append("(each cell: expected/actual; – none, or not checked)")
     for result in results:
         for why in result.mismatches:
-            lines.append(f"✗ {result.script.id}: {why}")
+            known = (
+                f" (known: {result.script.known_failure})" if result.script.known_failure else ""
+            )
+            lines.append(f"✗ {result.script.id}: {why}{known}")
     return "\n".join(lines)
 
 

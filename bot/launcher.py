@@ -94,29 +94,23 @@ class ServiceStack:
     def __post_init__(self) -> None:
         s = self.settings
         python = sys.executable
-        bin_dir = Path(python).parent
         logs = s.data_dir / "logs"
         endpoints = self.render_endpoints()
         self.services = [
             Service(
                 "actions",
-                [
-                    python,
-                    "-m",
-                    "rasa_sdk",
-                    "--actions",
-                    "bot.actions",
-                    "--port",
-                    str(s.action_port),
-                ],
+                # rasa_sdk behind the shared secret, on HOST:ACTION_PORT (settings).
+                [python, "-m", "bot.action_server"],
                 f"http://127.0.0.1:{s.action_port}/health",
                 logs / "actions.log",
             ),
             Service(
                 "rasa",
+                # `rasa run` with its API secret from RASA_API_TOKEN in the environment.
                 [
-                    str(bin_dir / "rasa"),
-                    "run",
+                    python,
+                    "-m",
+                    "bot.rasa_server",
                     "--model",
                     str(model_path(s)),
                     "--endpoints",
@@ -128,10 +122,8 @@ class ServiceStack:
                     "--port",
                     str(s.rasa_port),
                     "--enable-api",
-                    "--auth-token",
-                    s.rasa_api_token,
                     "--cors",
-                    "*",
+                    *rasa_cors_origins(s),
                 ],
                 f"http://127.0.0.1:{s.rasa_port}/webhooks/rest/",
                 logs / "rasa.log",
@@ -162,7 +154,10 @@ class ServiceStack:
         ]
 
     def render_endpoints(self) -> Path:
-        """endpoints.yml with the action server URL of this run's ACTION_PORT."""
+        """endpoints.yml with the action server URL of this run's ACTION_PORT.
+
+        The secrets stay `${...}` references that Rasa fills from its environment.
+        """
         source = PROJECT_ROOT / "endpoints.yml"
         config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
         config.setdefault("action_endpoint", {})["url"] = self.settings.action_url
@@ -231,6 +226,21 @@ class ServiceStack:
     def stop(self) -> None:
         for service in reversed(self.services):
             service.stop()
+
+
+def rasa_cors_origins(settings: Settings) -> list[str]:
+    """Browser origins Rasa answers: RASA_CORS_ORIGINS, else the web front's own.
+
+    The web chat on the web front reaches Rasa's socket.io from the web front's origin
+    (the polling transport needs CORS for it); nothing else in a browser calls Rasa.
+    """
+    if settings.rasa_cors_origins:
+        return list(settings.rasa_cors_origins)
+    hosts = ["127.0.0.1", "localhost"]
+    for host in (settings.host, settings.public_host):
+        if host and host not in ("0.0.0.0", "::") and host not in hosts:
+            hosts.append(host)
+    return [f"http://{f'[{h}]' if ':' in h else h}:{settings.web_port}" for h in hosts]
 
 
 def console_users(settings: Settings) -> int:

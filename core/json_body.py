@@ -7,6 +7,11 @@ surrogate that no database or UTF-8 encoder accepts. `read_json` raises a
 nesting always, for lone surrogates when the caller does not clean strings itself. The
 Rasa channels (Sanic) and the web front (Starlette) read request bodies with it.
 
+Before the JSON is parsed, `check_content_type` refuses a body that is not declared as
+`application/json` (415), and `read_body` collects a body in chunks and stops at a byte
+limit (413) instead of reading whatever a client sends into memory. Each error carries
+the HTTP `status` to answer with.
+
     >>> read_json(b'{"sender": "customer-42", "message": "hi"}')
     {'sender': 'customer-42', 'message': 'hi'}
     >>> try:
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from typing import Any
 
 from core.errors import SupportError
@@ -29,18 +34,79 @@ from core.errors import SupportError
 # (a body, its metadata, a value in it); 32 leaves room for any channel's extras.
 MAX_JSON_DEPTH = 32
 
+# Largest JSON body a browser-facing endpoint reads (the console's sign-in, replies and
+# notes are a few hundred bytes; a reply is at most 4,000 characters).
+MAX_BODY_BYTES = 64 * 1024
+
 INVALID_JSON = "invalid_json"
 JSON_TOO_DEEP = "json_too_deep"
+BODY_TOO_LARGE = "body_too_large"
+INVALID_CONTENT_LENGTH = "invalid_content_length"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+JSON_MEDIA_TYPE = "application/json"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONBodyError(SupportError, ValueError):
-    """A request body that is not JSON a handler can use; `code` names why."""
+    """A request body that is not JSON a handler can use; `code` names why, `status` is
+    the HTTP status to answer with (400, 413 for too large, 415 for not JSON)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
+
+
+def check_content_type(content_type: str | None) -> None:
+    """Raise `unsupported_media_type` (415) unless `content_type` is application/json
+    (parameters such as `; charset=utf-8` are fine).
+
+    Besides telling a client what went wrong, this keeps a cross-site HTML form (which
+    can only send form or text bodies without a CORS preflight) away from JSON handlers.
+    """
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        raise JSONBodyError(
+            UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type must be {JSON_MEDIA_TYPE}, got {media_type or 'none'!r}.",
+            415,
+        )
+
+
+def check_content_length(declared: str | None, limit: int) -> None:
+    """Raise `body_too_large` (413) when the declared Content-Length is over `limit`
+    bytes, before any of the body is read; `invalid_content_length` (400) for a header
+    that is not a byte count."""
+    if declared is None:
+        return
+    if not declared.strip().isdigit():
+        raise JSONBodyError(
+            INVALID_CONTENT_LENGTH, f"Content-Length {declared!r} is not a number of bytes."
+        )
+    if int(declared) > limit:
+        raise JSONBodyError(BODY_TOO_LARGE, too_large_message(limit), 413)
+
+
+async def read_body(chunks: AsyncIterable[bytes], limit: int = MAX_BODY_BYTES) -> bytes:
+    """Collect a request body from its `chunks`, raising `body_too_large` (413) as soon as
+    it passes `limit` bytes: a body sent without Content-Length (chunked), or with a
+    false one, is never read further than that."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise JSONBodyError(BODY_TOO_LARGE, too_large_message(limit), 413)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def too_large_message(limit: int) -> str:
+    return (
+        f"The request body is larger than {limit:,} bytes, the limit of this endpoint. "
+        "Send less (long texts are limited per field too)."
+    )
 
 
 def read_json(

@@ -12,6 +12,7 @@ from the process environment win over `.env`, which wins over the defaults.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,12 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Host name the browser uses to reach the servers; "
         "empty means the host the page was loaded from.",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "",
+        "The web front's public address, e.g. https://support.example.com: trusted origin "
+        "for the CSRF check; https makes the session cookie Secure.",
     ),
     Setting("RASA_PORT", "5005", "Port of the Rasa server (channels and HTTP API)."),
     Setting("ACTION_PORT", "5055", "Port of the action server."),
@@ -66,6 +73,19 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Token for Rasa's HTTP API; empty means a random token per run.",
         secret=True,
+    ),
+    Setting(
+        "ACTION_SERVER_TOKEN",
+        "",
+        "Shared secret Rasa sends the action server (Authorization: Bearer); "
+        "empty means a random secret per run.",
+        secret=True,
+    ),
+    Setting(
+        "RASA_CORS_ORIGINS",
+        "",
+        "Browser origins allowed to call the Rasa server, comma-separated, e.g. "
+        "https://shop.example.com; empty means the web front's own origin only.",
     ),
     Setting("MAX_MESSAGE_CHARS", "5000", "Longest customer message accepted, in characters."),
     Setting(
@@ -119,6 +139,7 @@ class Settings:
 
     host: str
     public_host: str
+    public_url: str
     rasa_port: int
     action_port: int
     web_port: int
@@ -132,6 +153,8 @@ class Settings:
     log_level: str
     handoff_backend: str = "console"
     chatwoot: tuple[tuple[str, str], ...] = ()  # CHATWOOT_* name/value pairs
+    action_server_token: str = ""
+    rasa_cors_origins: tuple[str, ...] = ()  # empty: the web front's own origin
 
     @classmethod
     def load(
@@ -175,6 +198,7 @@ class Settings:
         return cls(
             host=raw["HOST"],
             public_host=raw["PUBLIC_HOST"],
+            public_url=_public_url(raw["PUBLIC_URL"]),
             rasa_port=port("RASA_PORT"),
             action_port=port("ACTION_PORT"),
             web_port=port("WEB_PORT"),
@@ -188,6 +212,8 @@ class Settings:
             log_level=level,
             handoff_backend=backend,
             chatwoot=tuple((n, raw[n]) for n in raw if n.startswith("CHATWOOT_")),
+            action_server_token=raw["ACTION_SERVER_TOKEN"] or secrets.token_urlsafe(32),
+            rasa_cors_origins=_origins("RASA_CORS_ORIGINS", raw["RASA_CORS_ORIGINS"]),
         )
 
     @property
@@ -207,6 +233,7 @@ class Settings:
         return {
             "HOST": self.host,
             "PUBLIC_HOST": self.public_host,
+            "PUBLIC_URL": self.public_url,
             "RASA_PORT": str(self.rasa_port),
             "ACTION_PORT": str(self.action_port),
             "WEB_PORT": str(self.web_port),
@@ -220,6 +247,8 @@ class Settings:
             "LOG_LEVEL": self.log_level,
             "HANDOFF_BACKEND": self.handoff_backend,
             **dict(self.chatwoot),
+            "ACTION_SERVER_TOKEN": self.action_server_token,
+            "RASA_CORS_ORIGINS": ",".join(self.rasa_cors_origins),
         }
 
 
@@ -230,6 +259,23 @@ def _integer(name: str, value: str) -> int:
         raise ConfigurationError(f"{name}={value!r} is not a whole number.") from None
 
 
+def _origins(name: str, value: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if origin == "*" or scheme not in {"http", "https"} or not sep or not rest:
+            raise ConfigurationError(
+                f"{name}={value!r}: {origin!r} is not an origin. List origins such as "
+                "https://shop.example.com, comma-separated (no '*': not every site may "
+                "call the servers)."
+            )
+        if "/" in rest:
+            raise ConfigurationError(
+                f"{name}={value!r}: {origin!r} has a path; an origin is scheme://host[:port]."
+            )
+    return origins
+
+
 def _path(root: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else root / path
@@ -237,3 +283,13 @@ def _path(root: Path, value: str) -> Path:
 
 def _client_host(host: str) -> str:
     return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+
+
+def _public_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    if url and not re.fullmatch(r"https?://[^/\s]+", url):
+        raise ConfigurationError(
+            f"PUBLIC_URL={value!r} is not an origin: write scheme and host only, like "
+            "https://support.example.com."
+        )
+    return url

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from knowledge.build import load_questions
 from knowledge.document_store import FaissDocumentStore, exact_search
+from knowledge.questions import load_questions
 from knowledge.retriever import Retriever
 
 TARGET_P95_MS_100K = 5.0

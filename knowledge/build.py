@@ -4,85 +4,34 @@
 
 Splits every article into passages by section, embeds them with all-MiniLM-L6-v2 (only
 articles that are new or changed since the last build; --force re-embeds all), writes the
-FAISS and BM25 indexes, then fits the answer-confidence model on the calibration part of
-the labelled questions in data/eval/ (never on the part `make eval-knowledge` reports).
-A running assistant picks the new index up without a restart.
+FAISS and BM25 indexes, then fits the answer-confidence model on questions made from the
+articles and on out-of-scope questions from ../shared/data (`knowledge.calibration`;
+never on the labelled questions `make eval-knowledge` reports). A running assistant picks
+the new index up without a restart.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from core.paths import DATA_DIR
 from knowledge.articles import load_articles
+from knowledge.calibration import (
+    TARGET_PRECISION,
+    fit_confidence,
+    help_center_questions,
+    out_of_scope_questions,
+)
 from knowledge.errors import KnowledgeError
-from knowledge.index import HelpCenterIndex
-from knowledge.retriever import ConfidenceModel, Retriever, index_dir
+from knowledge.index import MANIFEST, HelpCenterIndex
+from knowledge.retriever import CONFIDENCE_FILE, Retriever, index_dir
 
 ARTICLES_DIR = DATA_DIR / "knowledge"
-QUESTIONS = DATA_DIR / "eval" / "helpcenter_questions.csv"
-UNANSWERABLE = DATA_DIR / "eval" / "helpcenter_unanswerable.csv"
-TARGET_PRECISION = 0.9  # answer only when at least 9 in 10 such answers are right
-
-
-@dataclass(frozen=True)
-class Question:
-    text: str
-    article_id: str | None  # None: the help center has no answer
-
-
-def question_split(text: str) -> str:
-    from nlu.datasets import hash_fraction
-
-    return "calibration" if hash_fraction(text, "helpcenter") < 0.3 else "test"
-
-
-def load_questions(part: str | None = None) -> list[Question]:
-    """Labelled customer questions (`calibration` 30% / `test` 70% / None for all)."""
-    out: list[Question] = []
-    if QUESTIONS.is_file():
-        with QUESTIONS.open(newline="", encoding="utf-8") as f:
-            out += [Question(r["question"], r["article_id"]) for r in csv.DictReader(f)]
-    if UNANSWERABLE.is_file():
-        with UNANSWERABLE.open(newline="", encoding="utf-8") as f:
-            out += [Question(r["question"], None) for r in csv.DictReader(f)]
-    return [q for q in out if part is None or question_split(q.text) == part]
-
-
-def fit_confidence(retriever: Retriever, questions: list[Question]) -> ConfidenceModel | None:
-    from sklearn.linear_model import LogisticRegression
-
-    if len({q.article_id is None for q in questions}) < 2:
-        return None
-    rows, labels = [], []
-    for q in questions:
-        hits = retriever.search(q.text, k=5)
-        rows.append(ConfidenceModel.features(hits, retriever.fusion))
-        labels.append(
-            int(bool(hits) and q.article_id is not None and hits[0].article_id == q.article_id)
-        )
-    x, y = np.array(rows), np.array(labels)
-    if len(set(labels)) < 2:
-        return None
-    model = LogisticRegression(C=10.0, max_iter=2000).fit(x, y)
-    p = model.predict_proba(x)[:, 1]
-    threshold = 0.5
-    for t in np.linspace(0.05, 0.95, 91):
-        answered = p >= t
-        if answered.sum() >= 5 and y[answered].mean() >= TARGET_PRECISION:
-            threshold = float(t)
-            break
-    return ConfidenceModel(
-        [float(c) for c in model.coef_[0]], float(model.intercept_[0]), threshold
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,28 +62,34 @@ def main(argv: list[str] | None = None) -> int:
         bar.n = done
         bar.refresh()
 
+    # Until the new model is fitted, a running assistant uses the built-in one, not one
+    # fitted on the previous articles (or on the features of an older version).
+    (out / CONFIDENCE_FILE).unlink(missing_ok=True)
     report = HelpCenterIndex.build(articles, encoder.embed, out, progress=progress)
     bar.close()
     retriever = Retriever(out, encoder=encoder)
-    confidence = fit_confidence(retriever, load_questions("calibration"))
-    if confidence is not None:
-        confidence.save(
-            out,
-            {
-                "fitted_on": "calibration part of data/eval/helpcenter_*.csv",
-                "target_precision": TARGET_PRECISION,
-            },
-        )
+    questions = help_center_questions(retriever.index) + out_of_scope_questions()
+    fitted = fit_confidence(retriever, questions)
+    if fitted is not None:
+        fitted.model.save(out, fitted.report())
+        (out / MANIFEST).touch()  # a running assistant reloads, with the new model
     print(
         f"help-center index: {report.articles} articles, {report.passages} search entries "
         f"({report.embedded_articles} embedded, {report.reused_articles} unchanged, "
         f"{report.removed_articles} removed), {report.index_type} index, "
         f"{report.seconds:.1f} s → {out}"
     )
-    if confidence is not None:
+    if fitted is not None:
+        counts = ", ".join(f"{n} {source}" for source, n in fitted.counts.items())
         print(
-            f"answer confidence threshold: {confidence.threshold:.2f} "
-            f"(precision ≥ {TARGET_PRECISION} on the calibration questions)"
+            f"answer confidence: threshold {fitted.model.threshold:.2f}, "
+            f"{fitted.precision:.0%} of answers right (target ≥ {TARGET_PRECISION:.0%}), "
+            f"{fitted.answered:.0%} answered, on {counts}"
+        )
+    else:
+        print(
+            "answer confidence: the built-in model (no out-of-scope questions to fit on: "
+            "../shared/data not found)"
         )
     return 0
 

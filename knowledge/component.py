@@ -86,10 +86,14 @@ class HelpCenterRetrieverComponent(GraphComponent):
             if not text or not text.strip() or text.startswith("/"):
                 continue
             encoding = message.get(SHARED_ENCODING)
+            # The confidence reads the runner-up too, whatever top_k shows.
+            k = max(self.top_k, 2)
             if isinstance(encoding, Encoding):
-                hits = self.retriever.search_embedding(text, encoding.sentence[0], self.top_k)
+                hits = self.retriever.search_embedding(text, encoding.sentence[0], k)
             else:
-                hits = self.retriever.search(text, self.top_k)
+                hits = self.retriever.search(text, k)
+            confidence = self.retriever.confidence(hits)
+            hits = hits[: self.top_k]
             message.set(
                 KNOWLEDGE,
                 {
@@ -103,7 +107,7 @@ class HelpCenterRetrieverComponent(GraphComponent):
                         }
                         for h in hits
                     ],
-                    "confidence": round(self.retriever.confidence(hits), 4),
+                    "confidence": round(confidence, 4),
                     "threshold": round(self.retriever.threshold, 4),
                 },
                 add_to_output=True,

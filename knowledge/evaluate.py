@@ -3,7 +3,8 @@
     python -m knowledge.evaluate
 
 1. The project's labelled customer questions (data/eval/), test part only — the
-   calibration part tuned the confidence threshold: recall@1, recall@5 and MRR over
+   development part was looked at while designing the features; neither is fitted on
+   (`knowledge.questions`, `knowledge.calibration`): recall@1, recall@5 and MRR over
    articles; how well the answer confidence separates right answers from wrong or
    unanswerable ones (AUROC); and what the threshold does (share of questions answered,
    precision of those answers, share of unanswerable questions correctly declined).
@@ -28,8 +29,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from core.paths import SHARED_DATA_DIR
-from knowledge.build import load_questions
 from knowledge.document_store import FaissDocumentStore
+from knowledge.questions import TEST, load_questions
 from knowledge.retriever import Retriever
 
 TARGETS = {"recall@5": 0.95, "mrr": 0.85, "banking77 top-1": 0.85, "oos auroc": 0.95}
@@ -37,7 +38,7 @@ SHARED = SHARED_DATA_DIR
 
 
 def own_questions(retriever: Retriever) -> dict[str, float]:
-    questions = load_questions("test")
+    questions = load_questions(TEST)
     answerable = [q for q in questions if q.article_id]
     ranks, confident, correct, declined = [], [], [], []
     for q in questions:

@@ -13,9 +13,15 @@ article scores its best entry plus `summary_weight` × the similarity of its sum
 shown by its best section; `search` returns up to k distinct articles.
 
 `confidence(hits)` is the probability that the top article answers the question, from
-a logistic model over the top score, the lead over the runner-up and the lexical match;
-it is fitted on labelled questions when the index is built (confidence.json). Below
-`threshold` the bot says it is not sure and offers a person.
+a logistic model over four features of the top two hits: the top score, its lead over
+the runner-up, the cosine of the top passage and its lead over the runner-up's passage
+(`ConfidenceModel.FEATURES`). Word overlap is deliberately not a feature of its own: it
+is already in the score, and counted again it made paraphrases that share no word with
+the passage look unsure and answers that merely share words with the question look
+sure. The model is fitted when the index is built, on questions made from the help
+center itself and on out-of-scope questions from public corpora (`knowledge.calibration`;
+confidence.json).
+Below `threshold` the bot says it is not sure and offers a person.
 """
 
 from __future__ import annotations
@@ -26,12 +32,13 @@ import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from core.paths import MODELS_DIR, PROJECT_ROOT
 from knowledge.articles import SECTION, SUMMARY
+from knowledge.errors import CorruptIndexError
 from knowledge.index import MANIFEST, HelpCenterIndex
 
 DEFAULT_INDEX_DIR = MODELS_DIR / "knowledge"
@@ -68,7 +75,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Weights of the score terms (chosen on the calibration questions, see README)."""
+    """Weights of the score terms (chosen on the development part of data/eval/)."""
 
     lexical_weight: float = 0.4  # saturating BM25 term
     bm25_half: float = 5.0  # BM25 score at which the term reaches half its weight
@@ -78,39 +85,69 @@ class FusionConfig:
 
 @dataclass
 class ConfidenceModel:
-    """Logistic model P(top article is right | features); threshold for answering."""
+    """Logistic model P(top article is right | features of the top two hits); threshold.
 
-    coef: list[float] = field(default_factory=lambda: [9.0, 12.0, 1.0])
-    intercept: float = -5.5
-    threshold: float = 0.5
+    The defaults are the model `make index` fitted on the 55 sample articles with
+    ../shared/data present (`knowledge.calibration`); an index built without the public
+    corpora uses them.
+    """
+
+    FEATURES: ClassVar[tuple[str, ...]] = (
+        "top score",
+        "score lead over the runner-up",
+        "top passage cosine",
+        "cosine lead over the runner-up",
+    )
+
+    coef: list[float] = field(default_factory=lambda: [3.6003, 4.1177, 3.5684, 3.493])
+    intercept: float = -6.2671
+    threshold: float = 0.39
 
     @staticmethod
-    def features(hits: list[Hit], fusion: FusionConfig) -> list[float]:
+    def features(hits: list[Hit]) -> list[float]:
+        """The model's inputs, from `search` hits (k ≥ 2: the runner-up is a feature)."""
         if not hits:
-            return [0.0, 0.0, 0.0]
-        top = hits[0].score
-        second = hits[1].score if len(hits) > 1 else 0.0
-        lexical = hits[0].lexical / (hits[0].lexical + fusion.bm25_half)
-        return [top, top - second, lexical]
+            return [0.0] * len(ConfidenceModel.FEATURES)
+        top = hits[0]
+        second_score, second_dense = (hits[1].score, hits[1].dense) if len(hits) > 1 else (0, 0)
+        return [top.score, top.score - second_score, top.dense, top.dense - second_dense]
 
-    def probability(self, hits: list[Hit], fusion: FusionConfig) -> float:
+    def probability(self, hits: list[Hit]) -> float:
         if not hits:
             return 0.0
-        z = self.intercept + sum(
-            c * x for c, x in zip(self.coef, self.features(hits, fusion), strict=True)
-        )
+        z = self.intercept + sum(c * x for c, x in zip(self.coef, self.features(hits), strict=True))
         return 1.0 / (1.0 + math.exp(-z))
 
     @classmethod
     def load(cls, directory: Path) -> ConfidenceModel:
+        """The model in `directory`, or the defaults when the index has none.
+
+        Raises `CorruptIndexError` for a model fitted on other features (an index built
+        by an older version): its coefficients would be applied to the wrong inputs.
+        """
         path = directory / CONFIDENCE_FILE
         if not path.is_file():
             return cls()
-        data = json.loads(path.read_text())
-        return cls(list(data["coef"]), float(data["intercept"]), float(data["threshold"]))
+        try:
+            data = json.loads(path.read_text())
+            features = tuple(data.get("features") or ())
+            model = cls(
+                [float(c) for c in data["coef"]], float(data["intercept"]), float(data["threshold"])
+            )
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+            raise CorruptIndexError(
+                f"{path} is unreadable ({e.__class__.__name__}: {e}). Rebuild it with `make index`."
+            ) from e
+        if features != cls.FEATURES or len(model.coef) != len(cls.FEATURES):
+            raise CorruptIndexError(
+                f"{path} was fitted on the features {list(features)}; this version computes "
+                f"{list(cls.FEATURES)}. Rebuild the index with `make index`."
+            )
+        return model
 
     def save(self, directory: Path, extra: dict[str, Any] | None = None) -> None:
         data = {
+            "features": list(self.FEATURES),
             "coef": self.coef,
             "intercept": self.intercept,
             "threshold": self.threshold,
@@ -180,8 +217,19 @@ class Retriever:
         embedding = self.encoder.encode([query[:2000]]).sentence[0]
         return self.search_embedding(query, embedding, k)
 
-    def search_embedding(self, query: str, embedding: np.ndarray, k: int = 5) -> list[Hit]:
-        """Like `search`, with the query already embedded (inside Rasa: the shared pass)."""
+    def search_embedding(
+        self,
+        query: str,
+        embedding: np.ndarray,
+        k: int = 5,
+        *,
+        exclude: frozenset[int] = frozenset(),
+    ) -> list[Hit]:
+        """Like `search`, with the query already embedded (inside Rasa: the shared pass).
+
+        `exclude`: positions of index entries to leave out, so that a related question of
+        an article can be asked without finding itself (`knowledge.calibration`).
+        """
         if not query or not query.strip():
             return []
         index = self.index
@@ -206,6 +254,8 @@ class Retriever:
         shown: dict[str, tuple[float, int, float, float]] = {}
         summary_bonus: dict[str, float] = {}
         for j, i in enumerate(candidates):
+            if exclude and int(i) in exclude:
+                continue
             passage = index.passages[int(i)]
             a = passage.article_id
             if passage.kind == SUMMARY:
@@ -237,8 +287,8 @@ class Retriever:
         return sorted(hits, key=lambda h: -h.score)[:k]
 
     def confidence(self, hits: list[Hit]) -> float:
-        """Probability that `hits[0]` answers the question."""
-        return self.confidence_model.probability(hits, self.fusion)
+        """Probability that `hits[0]` answers the question (hits from `search`, k ≥ 2)."""
+        return self.confidence_model.probability(hits)
 
     @property
     def threshold(self) -> float:

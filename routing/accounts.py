@@ -1,7 +1,12 @@
 """`Accounts`: who may use the agent console — users, hashed passwords, sessions, roles.
 
-Passwords are hashed with scrypt (a random 16-byte salt each) and compared in constant
-time; sessions are random tokens of which only the SHA-256 is stored, and expire.
+Passwords are hashed with scrypt at OWASP's parameters (N=2^17, r=8, p=1: about 128 MB
+and a few tenths of a second per hash; a random 16-byte salt each) and compared in
+constant time. A hash records its parameters (`scrypt$n=131072,r=8,p=1$salt$digest`);
+hashes from before that (`scrypt$salt$digest`, N=2^14) still verify and are rehashed at
+the user's next sign-in. Sessions are random tokens of which only the SHA-256 is
+stored, and expire. Throttling failed sign-ins is the web front's job
+(`bot.web.throttle.SignInThrottle`).
 Roles: `agent` (queue, claim, reply, notes, resolve, hand back), `lead` (also sees every
 conversation and can close any of them) and `admin` (also manages users).
 
@@ -33,8 +38,14 @@ ADMIN = "admin"
 ROLES = (AGENT, LEAD, ADMIN)
 SESSION_SECONDS = 12 * 3600
 MIN_PASSWORD_CHARS = 8
+MAX_USERNAME_CHARS = 80
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+# OWASP Password Storage Cheat Sheet: scrypt with N=2^17, r=8, p=1.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+SCRYPT_DKLEN = 32
+LEGACY_SCRYPT_N = 2**14  # the parameters of a hash stored without them
+MAX_SCRYPT_N = 2**20  # a stored hash asking for more is refused, not computed
+MAX_PASSWORD_CHARS = 1024
 
 metadata = sa.MetaData()
 users = sa.Table(
@@ -70,33 +81,68 @@ class User:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
+def hash_password(password: str, salt: bytes | None = None, n: int = SCRYPT_N) -> str:
+    """A new scrypt hash of `password` that records its parameters.
+
+    `n` is the CPU/memory cost (a power of two); tests lower it, production keeps
+    OWASP's default."""
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    digest = _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P)
+    return f"scrypt$n={n},r={SCRYPT_R},p={SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # hashlib refuses more than 32 MB by default; N=2^17, r=8 needs 128 MB.
+    maxmem = 128 * r * (n + p + 2) + 1024 * 1024
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=SCRYPT_DKLEN, maxmem=maxmem
+    )
+
+
+def _parse_hash(stored: str) -> tuple[int, int, int, bytes, str] | None:
+    """(n, r, p, salt, digest hex) of a stored hash, or None if it is not one of ours."""
+    parts = stored.split("$")
+    try:
+        if len(parts) == 3 and parts[0] == "scrypt":  # legacy: parameters not recorded
+            return LEGACY_SCRYPT_N, 8, 1, bytes.fromhex(parts[1]), parts[2]
+        if len(parts) == 4 and parts[0] == "scrypt":
+            params = dict(item.split("=", 1) for item in parts[1].split(","))
+            n, r, p = int(params["n"]), int(params["r"]), int(params["p"])
+            if not (1 < n <= MAX_SCRYPT_N and n & (n - 1) == 0 and 0 < r <= 32 and 0 < p <= 16):
+                return None
+            return n, r, p, bytes.fromhex(parts[2]), parts[3]
+    except (ValueError, KeyError):
+        return None
+    return None
 
 
 def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, salt_hex, digest_hex = stored.split("$")
-    except ValueError:
+    parsed = _parse_hash(stored)
+    if parsed is None:
         return False
-    if scheme != "scrypt":
-        return False
-    candidate = hash_password(password, bytes.fromhex(salt_hex)).split("$")[2]
+    n, r, p, salt, digest_hex = parsed
+    candidate = _scrypt(password, salt, n, r, p).hex()
     return hmac.compare_digest(candidate, digest_hex)
+
+
+def needs_rehash(stored: str, n: int = SCRYPT_N) -> bool:
+    """Whether `stored` was made with weaker parameters than a new hash would be."""
+    parsed = _parse_hash(stored)
+    return parsed is None or parsed[0] < n or parsed[1] < SCRYPT_R
 
 
 class Accounts:
     """Console users and their sessions, in the same database as the handoff queue."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, scrypt_n: int = SCRYPT_N) -> None:
         self.db = Database(url, metadata)
+        # The cost of new hashes; tests lower it (each OWASP hash takes ~0.3 s, 128 MB).
+        self.scrypt_n = scrypt_n
 
     @cached_property
     def _dummy_hash(self) -> str:
         """Checked against when a username does not exist, so timing does not tell."""
-        return hash_password(secrets.token_hex(8))
+        return hash_password(secrets.token_hex(8), n=self.scrypt_n)
 
     def close(self) -> None:
         self.db.close()
@@ -105,17 +151,14 @@ class Accounts:
         self, username: str, password: str, role: str = AGENT, display_name: str | None = None
     ) -> User:
         name = username.strip().lower()
-        if not name or not set(name) <= USERNAME_CHARS or len(name) > 80:
+        if not name or not set(name) <= USERNAME_CHARS or len(name) > MAX_USERNAME_CHARS:
             raise AccountError(
                 f"Username {username!r} is not valid: use 1-80 lowercase letters, digits, "
                 "dots, dashes or underscores."
             )
         if role not in ROLES:
             raise AccountError(f"Role {role!r} is not one of {', '.join(ROLES)}.")
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise AccountError(
-                f"The password has {len(password)} characters; use at least {MIN_PASSWORD_CHARS}."
-            )
+        _check_password(password)
         user = User(name, (display_name or name.capitalize()).strip()[:120], role)
         with self.db.begin() as c:
             if c.execute(sa.select(users.c.username).where(users.c.username == name)).first():
@@ -128,20 +171,19 @@ class Accounts:
                     username=name,
                     display_name=user.display_name,
                     role=role,
-                    password_hash=hash_password(password),
+                    password_hash=hash_password(password, n=self.scrypt_n),
                     created_at=time.time(),
                 )
             )
         return user
 
     def set_password(self, username: str, password: str) -> None:
-        if len(password) < MIN_PASSWORD_CHARS:
-            raise AccountError(f"Use at least {MIN_PASSWORD_CHARS} characters.")
+        _check_password(password)
         with self.db.begin() as c:
             done = c.execute(
                 users.update()
                 .where(users.c.username == username.lower())
-                .values(password_hash=hash_password(password))
+                .values(password_hash=hash_password(password, n=self.scrypt_n))
             ).rowcount
             c.execute(sessions.delete().where(sessions.c.username == username.lower()))
         if not done:
@@ -153,6 +195,8 @@ class Accounts:
         return [User(r.username, r.display_name, r.role) for r in rows]
 
     def authenticate(self, username: str, password: str) -> User | None:
+        if len(password) > MAX_PASSWORD_CHARS or len(username) > MAX_USERNAME_CHARS:
+            return None  # no such password or user can exist: nothing to compute
         with self.db.begin() as c:
             row = c.execute(
                 sa.select(users).where(users.c.username == (username or "").strip().lower())
@@ -162,6 +206,18 @@ class Accounts:
             return None
         if not verify_password(password, row.password_hash):
             return None
+        if needs_rehash(row.password_hash, self.scrypt_n):
+            # The password is at hand only now: store it at today's parameters. The
+            # condition keeps a password changed meanwhile from being overwritten.
+            with self.db.begin() as c:
+                c.execute(
+                    users.update()
+                    .where(
+                        users.c.username == row.username,
+                        users.c.password_hash == row.password_hash,
+                    )
+                    .values(password_hash=hash_password(password, n=self.scrypt_n))
+                )
         return User(row.username, row.display_name, row.role)
 
     def start_session(self, user: User, seconds: int = SESSION_SECONDS) -> str:
@@ -191,6 +247,17 @@ class Accounts:
     def end_session(self, token: str) -> None:
         with self.db.begin() as c:
             c.execute(sessions.delete().where(sessions.c.token_hash == _token_hash(token)))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(
+            f"The password has {len(password)} characters; use at least {MIN_PASSWORD_CHARS}."
+        )
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AccountError(
+            f"The password has {len(password):,} characters; use at most {MAX_PASSWORD_CHARS:,}."
+        )
 
 
 def _token_hash(token: str) -> str:

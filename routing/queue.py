@@ -409,6 +409,33 @@ class HandoffQueue:
             self._add_message(c, handoff_id, FROM_SYSTEM, f"{agent} {verb}", agent, None, at)
             return _handoff(c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)))
 
+    def reopen(self, handoff_id: int, status: str) -> bool:
+        """Undo a `finish` that ended as `status`: the handoff is held again by the same
+        agent and its closing line is gone. For a close whose message could not reach
+        the customer; True if this call reopened it (the handoff was still `status`)."""
+        with self.db.begin() as c:
+            row = c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
+            if row is None or row.status != status or row.closed_at is None:
+                return False
+            done = c.execute(
+                handoffs.update()
+                .where(
+                    handoffs.c.id == handoff_id,
+                    handoffs.c.status == status,
+                    handoffs.c.closed_at == row.closed_at,
+                )
+                .values(status=CLAIMED, closed_at=None)
+            ).rowcount
+            if done:
+                c.execute(
+                    messages.delete().where(
+                        messages.c.handoff_id == handoff_id,
+                        messages.c.sender == FROM_SYSTEM,
+                        messages.c.created_at == row.closed_at,
+                    )
+                )
+        return bool(done)
+
 
 def _handoff(result: Any) -> Handoff:
     row = result.first()

@@ -127,9 +127,12 @@ def tracker_of(stack, sender: str, include_events: str = "AFTER_RESTART") -> dic
     """The conversation's tracker through Rasa's HTTP API, as the agent console reads it."""
     import httpx
 
+    from bot.rasa_server import api_headers
+
     reply = httpx.get(
         f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.settings.rasa_api_token, "include_events": include_events},
+        params={"include_events": include_events},
+        headers=api_headers(stack.settings.rasa_api_token),
         timeout=30,
     )
     assert reply.status_code == 200, reply.text
@@ -145,7 +148,7 @@ def stack_settings(tmp: Path, **overrides: str):
         "WEB_PORT": str(free_port()),
         "DATA_DIR": str(tmp),
         "MODEL_DIR": str(PROJECT_ROOT / "models"),
-        "RASA_API_TOKEN": "test-token",
+        "RASA_API_TOKEN": "test-token-for-the-rasa-http-api",  # 32 bytes: an HS256 key
         "LOG_LEVEL": "INFO",
         **overrides,
     }

@@ -1,7 +1,8 @@
 """The web front's ASGI app (Starlette), served by uvicorn on WEB_PORT.
 
 Pages come with a JSON twin, and every error is shaped once, in `error_response`:
-`{"error": code, "message": explanation}` with the right status.
+`{"error": code, "message": explanation}` with the right status. Every request passes
+`bot.web.security.WebGuard` (security headers, cross-site refusal, body limits).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from bot.web.console import Console
 from bot.web.rasa_client import RasaConversations, RasaUnavailable
+from bot.web.security import WebGuard, WebPolicy
 from core.conversation import Conversation
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
@@ -35,6 +38,17 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
+class GuardedApp(Starlette):
+    """Starlette with `WebGuard` outside everything, its error pages (500s) included."""
+
+    def __init__(self, policy: WebPolicy, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.policy = policy
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return WebGuard(super().build_middleware_stack(), self.policy, error_response)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.load()
     templates = Environment(
@@ -43,6 +57,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
     rasa = RasaConversations(settings.rasa_url, settings.rasa_api_token)
+    policy = WebPolicy(
+        rasa_port=settings.rasa_port,
+        public_host=settings.public_host,
+        # PUBLIC_URL (the web front's https address behind a proxy), once settings has it.
+        public_url=str(getattr(settings, "public_url", "") or ""),
+    )
 
     def client_config() -> dict[str, Any]:
         return {
@@ -95,12 +115,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         assert isinstance(exc, HTTPException)
         return error_response(exc.status_code, "http_error", str(exc.detail))
 
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_response(
+            500,
+            "internal_error",
+            "The web front failed on this request; DATA_DIR/logs/web.log says why.",
+        )
+
     console = Console(
         settings,
         HandoffQueue(settings.store_url),
         Accounts(settings.store_url),
         rasa,
         lambda name, context: templates.get_template(name).render(**context),
+        policy=policy,
     )
     routes = [
         *console.routes(),
@@ -111,7 +139,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/conversations/{session_id}/messages", conversation_messages),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = GuardedApp(
+        policy,
+        routes=routes,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
     app.state.settings = settings
     app.state.console = console
     return app

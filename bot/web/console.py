@@ -26,11 +26,29 @@ and the internal API the action server's `ConsoleBackend` calls (bearer RASA_API
 Every error is `{"error": code, "message": explanation}`. Customer text is only ever
 inserted into the page as text (the ES modules under static/console/ use textContent),
 never as HTML.
+
+The live stream starts with a snapshot of the queue (`queue` event, the same JSON as
+GET /api/console/queue); after that, each change is a `queue` event with `"delta": true`
+and one handoff: `{"delta": true, "handoffs": [entry], "removed": []}` when it was added
+or changed, `{"delta": true, "handoffs": [], "removed": [id]}` when it left the queue.
+A stream ends with a `signed_out` event when its session does (bot/web/live.py).
+
+Abuse limits and hardening (see also bot/web/security.py): JSON bodies must be sent as
+`application/json` (415) and are read up to 64 KB (413; 1 MB on the internal API);
+every field is checked for type and length before it is stored (bot/web/payloads.py);
+failed sign-ins are throttled per account and per address (429 with Retry-After,
+bot/web/throttle.py); the session cookie is `HttpOnly`, `SameSite=Strict`, and `Secure`
+whenever the console is reached over https. Resolve and hand-back close the handoff
+first, with one conditional UPDATE, and only the call that closed it messages the
+customer: a double click sends one closing message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,6 +59,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from bot.web.live import LiveFeed
+from bot.web.payloads import PayloadError, customer_message, handoff_request
 from bot.web.rasa_client import (
     RasaConversations,
     RasaUnavailable,
@@ -49,19 +68,33 @@ from bot.web.rasa_client import (
     handoff_change,
     slot,
 )
+from bot.web.security import MAX_INTERNAL_BODY_BYTES, WebPolicy
+from bot.web.throttle import SignInThrottle
 from core.constants import SLOT_FAILED_ANSWERS, SLOT_HANDOFF_STATUS, SLOT_TONE
-from core.json_body import JSONBodyError, read_json
+from core.json_body import (
+    MAX_BODY_BYTES,
+    JSONBodyError,
+    any_string,
+    check_content_type,
+    read_body,
+    read_json,
+)
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
-from routing.accounts import LEAD, Accounts, User
+from routing.accounts import (
+    LEAD,
+    MAX_PASSWORD_CHARS,
+    MAX_USERNAME_CHARS,
+    SESSION_SECONDS,
+    Accounts,
+    User,
+)
 from routing.decision import RoutingConfig
 from routing.handoff import (
     CLAIMED,
     HANDED_BACK,
     RESOLVED,
-    CustomerMessage,
     HandoffError,
-    HandoffRequest,
     UnknownHandoff,
 )
 from routing.queue import FROM_AGENT, FROM_NOTE, Handoff, HandoffMessage, HandoffQueue
@@ -70,6 +103,8 @@ from routing.skills import QUEUE_TITLES
 SESSION_COOKIE = "bb_console"
 RASA_CONFIG = PROJECT_ROOT / "bot" / "config.yml"  # RoutingPolicy's thresholds
 MAX_AGENT_MESSAGE_CHARS = 4000
+MAX_HANDOFF_ID = 2**31 - 1  # larger ids cannot exist (and overflow SQLite's integers)
+CONCURRENT_PASSWORD_CHECKS = 2  # each scrypt check holds 128 MB for ~0.3 s
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -89,8 +124,10 @@ class Console:
         rasa: RasaConversations,
         render: Callable[[str, dict[str, Any]], str],
         routing: RoutingConfig | None = None,
+        policy: WebPolicy | None = None,
     ) -> None:
         self.settings = settings
+        self.policy = policy or WebPolicy(settings.rasa_port, settings.public_host)
         # The thresholds the routing policy runs with, so the chart cannot drift from them.
         self.routing = routing or RoutingConfig.from_rasa_config(RASA_CONFIG)
         self.queue = queue
@@ -98,6 +135,8 @@ class Console:
         self.rasa = rasa
         self.render = render
         self.live = LiveFeed()
+        self.throttle = SignInThrottle()
+        self._password_checks = asyncio.Semaphore(CONCURRENT_PASSWORD_CHECKS)
 
     # --- Plumbing ---------------------------------------------------------------------
     def routes(self) -> list[Route]:
@@ -150,15 +189,25 @@ class Console:
         return wrapped
 
     @staticmethod
-    async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
+    async def json_body(
+        request: Request, limit: int = MAX_BODY_BYTES
+    ) -> dict[str, Any] | JSONResponse:
+        """The JSON object of the request: declared as application/json (415), at most
+        `limit` bytes, read in chunks and no further (413), no NUL in any text (400)."""
         try:
+            check_content_type(request.headers.get("content-type"))
             # Not request.json(): deep nesting raised RecursionError there (a 500), and a
             # lone surrogate in a name or reply reached the database and failed there.
-            body = read_json(await request.body(), allow_surrogates=False)
+            body = read_json(await read_body(request.stream(), limit), allow_surrogates=False)
         except JSONBodyError as e:
+            if e.status != 400:
+                return error(e.status, e.code, e.message)
             return error(400, e.code, f"The request body must be a JSON object. {e.message}")
         if not isinstance(body, dict):
             return error(400, "invalid_body", "The request body must be a JSON object.")
+        if any_string(body, lambda text: "\x00" in text):
+            # PostgreSQL cannot store NUL in a text column: it would fail there, as a 500.
+            return error(400, "invalid_text", "A text in the body holds a NUL character.")
         return body
 
     def publish_message(self, handoff: Handoff, message: HandoffMessage) -> None:
@@ -174,8 +223,19 @@ class Console:
         if lines:
             self.publish_message(handoff, lines[-1])
 
-    def broadcast_queue(self) -> None:
-        self.live.publish("queue", self._queue_payload())
+    def publish_change(self, handoff_id: int) -> None:
+        """One queue delta: the handoff as it is now, or its removal once it is closed.
+        Each change costs one row read and one small event per tab, whatever the size of
+        the queue (a full snapshot per change made the work grow with its square)."""
+        try:
+            handoff: Handoff | None = self.queue.get(handoff_id)
+        except UnknownHandoff:
+            handoff = None
+        if handoff is not None and handoff.is_open:
+            delta = {"delta": True, "handoffs": [handoff.queue_entry()], "removed": []}
+        else:
+            delta = {"delta": True, "handoffs": [], "removed": [handoff_id]}
+        self.live.publish("queue", delta)
 
     def _queue_payload(self) -> dict[str, Any]:
         return {
@@ -194,22 +254,68 @@ class Console:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             return error(400, "missing_credentials", "Send a username and a password.")
-        user = await run_in_threadpool(self.accounts.authenticate, username, password)
+        if len(username) > MAX_USERNAME_CHARS or len(password) > MAX_PASSWORD_CHARS:
+            return error(
+                400,
+                "invalid_credentials",
+                f"Usernames have at most {MAX_USERNAME_CHARS} characters and passwords at "
+                f"most {MAX_PASSWORD_CHARS:,}.",
+            )
+        address = request.client.host if request.client else "unknown"
+        # Checked before and again after waiting for a turn: attempts queued behind a
+        # failure must not each get a guess.
+        wait = self.throttle.retry_after(username, address)
+        if wait:
+            return self.too_many_attempts(wait)
+        async with self._password_checks:
+            wait = self.throttle.retry_after(username, address)
+            if wait:
+                return self.too_many_attempts(wait)
+            user = await run_in_threadpool(self.accounts.authenticate, username, password)
+            if user is None:
+                self.throttle.failed(username, address)
+            else:
+                self.throttle.succeeded(username)
         if user is None:
             return error(401, "bad_credentials", "Wrong username or password.")
         token = await run_in_threadpool(self.accounts.start_session, user)
         reply = JSONResponse({"user": user.__dict__})
         reply.set_cookie(
-            SESSION_COOKIE, token, httponly=True, samesite="strict", path="/", max_age=12 * 3600
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=self.policy.is_https(request.scope),
+            path="/",
+            max_age=SESSION_SECONDS,
         )
+        return reply
+
+    @staticmethod
+    def too_many_attempts(wait: float) -> Response:
+        seconds = max(1, math.ceil(wait))
+        reply = error(
+            429,
+            "too_many_attempts",
+            "Too many failed sign-ins for this account or from this address. "
+            f"Try again in {seconds} second{'s' if seconds != 1 else ''}.",
+        )
+        reply.headers["Retry-After"] = str(seconds)
         return reply
 
     async def logout(self, request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             await run_in_threadpool(self.accounts.end_session, token)
+            self.live.end_session(session_key(token))
         reply = JSONResponse({"status": "signed out"})
-        reply.delete_cookie(SESSION_COOKIE, path="/")
+        reply.delete_cookie(
+            SESSION_COOKIE,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=self.policy.is_https(request.scope),
+        )
         return reply
 
     async def me(self, request: Request, user: User) -> Response:
@@ -224,7 +330,13 @@ class Console:
         return JSONResponse(await run_in_threadpool(self._queue_payload))
 
     async def stream(self, request: Request, user: User) -> Response:
-        snapshot = await run_in_threadpool(self._queue_payload)
+        token = request.cookies.get(SESSION_COOKIE) or ""
+
+        async def snapshot() -> tuple[str, dict[str, Any]]:
+            return "queue", await run_in_threadpool(self._queue_payload)
+
+        async def alive() -> bool:
+            return await run_in_threadpool(self.accounts.user_for_session, token) == user
 
         def allowed(event: str, data: dict[str, Any]) -> bool:
             # Messages and notes only reach those who may open the conversation.
@@ -239,15 +351,18 @@ class Console:
             )
 
         return StreamingResponse(
-            self.live.stream(("queue", snapshot), allowed),
+            self.live.stream(snapshot, allowed, session_key(token), alive),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     # --- One conversation ---------------------------------------------------------------
     async def _handoff(self, request: Request) -> Handoff | JSONResponse:
+        handoff_id = int(request.path_params["id"])
+        if handoff_id > MAX_HANDOFF_ID:
+            return error(404, "unknown_handoff", f"There is no handoff {handoff_id}.")
         try:
-            return await run_in_threadpool(self.queue.get, int(request.path_params["id"]))
+            return await run_in_threadpool(self.queue.get, handoff_id)
         except UnknownHandoff as e:
             return error(404, "unknown_handoff", str(e))
 
@@ -296,21 +411,14 @@ class Console:
         claimed = await run_in_threadpool(self.queue.get, handoff.id)
         self.live.publish("handoff", {"id": handoff.id, "status": CLAIMED, "agent": user.username})
         await run_in_threadpool(self.publish_latest, handoff.id)
-        await run_in_threadpool(self.broadcast_queue)
+        await run_in_threadpool(self.publish_change, handoff.id)
         return JSONResponse({"handoff": claimed.as_dict(), "customer_notified": notified})
 
     async def _held(self, request: Request, user: User) -> Handoff | JSONResponse:
         handoff = await self._handoff(request)
         if isinstance(handoff, JSONResponse):
             return handoff
-        if handoff.status != CLAIMED or (handoff.agent != user.username and not user.can(LEAD)):
-            return error(
-                409,
-                "not_held",
-                f"Claim the conversation first (it is {handoff.status}"
-                + (f", held by {handoff.agent})." if handoff.agent else ")."),
-            )
-        return handoff
+        return not_held(handoff, user) or handoff
 
     async def _text(self, request: Request) -> str | JSONResponse:
         body = await self.json_body(request)
@@ -370,59 +478,52 @@ class Console:
         return await self._finish(request, user, HANDED_BACK)
 
     async def _finish(self, request: Request, user: User, status: str) -> Response:
-        handoff = await self._held(request, user)
+        """Resolve or hand back, idempotently: the queue is updated first, with one
+        conditional UPDATE, and only the call that changed it tells the customer. A
+        second click (or a second tab) gets the closed handoff back and sends nothing."""
+        handoff = await self._handoff(request)
         if isinstance(handoff, JSONResponse):
             return handoff
-        if status == RESOLVED:
-            events = [
-                slot(SLOT_HANDOFF_STATUS, RESOLVED),
-                slot(SLOT_TONE, None),
-                slot(SLOT_FAILED_ANSWERS, 0),
-                bot_message(
-                    f"{user.display_name} has marked this conversation as resolved. If you "
-                    "need anything else, just write — I'm here.",
-                    handoff_change(RESOLVED, user.display_name),
-                ),
-            ]
-        else:
-            events = [
-                slot(SLOT_HANDOFF_STATUS, HANDED_BACK),
-                slot(SLOT_TONE, None),
-                slot(SLOT_FAILED_ANSWERS, 0),
-                bot_message(
-                    f"{user.display_name} handed our conversation back to me, the virtual "
-                    "assistant. I still have the details — what else can I help with?",
-                    handoff_change(HANDED_BACK, user.display_name),
-                ),
-            ]
-        try:
-            await self.rasa.append(handoff.conversation_id, events)
-        except RasaUnavailable as e:
-            return error(
-                503,
-                "rasa_unavailable",
-                f"{e} The conversation stays with you until the bot can take it back.",
-            )
+        if handoff.status == status and (handoff.agent == user.username or user.can(LEAD)):
+            return JSONResponse({"handoff": handoff.as_dict(), "changed": False})
+        refusal = not_held(handoff, user)
+        if refusal is not None:
+            return refusal
         try:
             finished = await run_in_threadpool(
                 self.queue.finish, handoff.id, user.username, status, user.can(LEAD)
             )
         except HandoffError as e:
+            # Someone else's call closed it between the read and the update.
+            current = await run_in_threadpool(self.queue.get, handoff.id)
+            if current.status == status:
+                return JSONResponse({"handoff": current.as_dict(), "changed": False})
             return error(409, "not_held", str(e))
+        try:
+            await self.rasa.append(handoff.conversation_id, closing_events(status, user))
+        except RasaUnavailable as e:
+            # The customer was not told, so the bot would stay silent: undo the close.
+            await run_in_threadpool(self.queue.reopen, handoff.id, status)
+            return error(
+                503,
+                "rasa_unavailable",
+                f"{e} The conversation stays with you until the bot can take it back.",
+            )
         self.live.publish("handoff", {"id": handoff.id, "status": status, "agent": user.username})
         await run_in_threadpool(self.publish_latest, handoff.id)
-        await run_in_threadpool(self.broadcast_queue)
-        return JSONResponse({"handoff": finished.as_dict()})
+        await run_in_threadpool(self.publish_change, handoff.id)
+        return JSONResponse({"handoff": finished.as_dict(), "changed": True})
 
     # --- Internal API (action server) ---------------------------------------------------
     async def open_handoff(self, request: Request) -> Response:
-        body = await self.json_body(request)
+        body = await self.json_body(request, MAX_INTERNAL_BODY_BYTES)
         if isinstance(body, JSONResponse):
             return body
         try:
-            handoff_request = HandoffRequest.from_dict(body)
-            placement = await run_in_threadpool(self.queue.open, handoff_request)
-        except (HandoffError, TypeError, ValueError) as e:
+            placement = await run_in_threadpool(self.queue.open, handoff_request(body))
+        except PayloadError as e:
+            return error(400, e.code, e.message)
+        except HandoffError as e:
             return error(400, "invalid_handoff", str(e))
         self.live.publish(
             "handoff",
@@ -433,7 +534,7 @@ class Console:
                 "priority": placement.handoff.priority,
             },
         )
-        await run_in_threadpool(self.broadcast_queue)
+        await run_in_threadpool(self.publish_change, placement.handoff.id)
         return JSONResponse(
             {
                 "reference": str(placement.handoff.id),
@@ -445,21 +546,58 @@ class Console:
         )
 
     async def relay(self, request: Request) -> Response:
-        body = await self.json_body(request)
+        body = await self.json_body(request, MAX_INTERNAL_BODY_BYTES)
         if isinstance(body, JSONResponse):
             return body
-        text = body.get("text")
-        if not isinstance(text, str):
-            return error(400, "missing_text", 'Send {"text": ..., "timestamp": ...}.')
-        raw_emotion = body.get("emotion")
-        emotion: dict[str, Any] = raw_emotion if isinstance(raw_emotion, dict) else {}
-        message = CustomerMessage(text, float(body.get("timestamp") or 0) or time.time(), emotion)
         try:
-            stored = await run_in_threadpool(
-                self.queue.relay, int(request.path_params["id"]), message
-            )
+            message = customer_message(body, time.time())
+        except PayloadError as e:
+            return error(400, e.code, e.message)
+        handoff_id = int(request.path_params["id"])
+        try:
+            if handoff_id > MAX_HANDOFF_ID:
+                raise UnknownHandoff(f"There is no open handoff {handoff_id}.")
+            stored = await run_in_threadpool(self.queue.relay, handoff_id, message)
             handoff = await run_in_threadpool(self.queue.get, stored.handoff_id)
         except UnknownHandoff as e:
             return error(404, "unknown_handoff", str(e))
         self.publish_message(handoff, stored)
         return JSONResponse({"message": stored.as_dict()}, status_code=201)
+
+
+def not_held(handoff: Handoff, user: User) -> JSONResponse | None:
+    """The 409 for a user who may not act on `handoff` as its holder (a lead may)."""
+    if handoff.status == CLAIMED and (handoff.agent == user.username or user.can(LEAD)):
+        return None
+    return error(
+        409,
+        "not_held",
+        f"Claim the conversation first (it is {handoff.status}"
+        + (f", held by {handoff.agent})." if handoff.agent else ")."),
+    )
+
+
+def session_key(token: str) -> str:
+    """How the live feed names a session: the token's SHA-256, never the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def closing_events(status: str, user: User) -> list[dict[str, Any]]:
+    """What Rasa records when a person ends a handoff: the bot answers again, with a
+    fresh tone, and the customer is told who closed it and how."""
+    if status == RESOLVED:
+        text = (
+            f"{user.display_name} has marked this conversation as resolved. If you need "
+            "anything else, just write — I'm here."
+        )
+    else:
+        text = (
+            f"{user.display_name} handed our conversation back to me, the virtual "
+            "assistant. I still have the details — what else can I help with?"
+        )
+    return [
+        slot(SLOT_HANDOFF_STATUS, status),
+        slot(SLOT_TONE, None),
+        slot(SLOT_FAILED_ANSWERS, 0),
+        bot_message(text, handoff_change(status, user.display_name)),
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.rasa_server import api_headers
 from core.constants import (
     CUSTOM_AGENT_NAME,
     CUSTOM_HANDOFF_AGENT,
@@ -44,7 +45,9 @@ class RasaConversations:
         url = f"{self.rasa_url}/conversations/{conversation_id}/tracker"
         try:
             async with self._client() as client:
-                reply = await client.get(url, params={"include_events": "ALL", "token": self.token})
+                reply = await client.get(
+                    url, params={"include_events": "ALL"}, headers=api_headers(self.token)
+                )
         except httpx.HTTPError as e:
             raise RasaUnavailable(
                 f"The Rasa server at {self.rasa_url} is unreachable ({e})."
@@ -61,11 +64,8 @@ class RasaConversations:
             async with self._client() as client:
                 reply = await client.post(
                     url,
-                    params={
-                        "token": self.token,
-                        "output_channel": "latest",
-                        "execute_side_effects": "true",
-                    },
+                    params={"output_channel": "latest", "execute_side_effects": "true"},
+                    headers=api_headers(self.token),
                     json=events,
                 )
         except httpx.HTTPError as e:

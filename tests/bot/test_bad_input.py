@@ -14,6 +14,7 @@ import pytest
 import socketio
 import yaml
 
+from bot.rasa_server import api_headers
 from core.paths import PROJECT_ROOT
 from tests.conftest import RestChat, run_async
 
@@ -32,7 +33,7 @@ def existing(stack) -> RestChat:
 def event_count(stack, sender: str) -> int:
     reply = httpx.get(
         f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.settings.rasa_api_token},
+        headers=api_headers(stack.settings.rasa_api_token),
         timeout=30,
     )
     return len(reply.json()["events"])
@@ -199,7 +200,7 @@ class RasaLog:
 def user_texts(stack, sender: str) -> list[str]:
     reply = httpx.get(
         f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.settings.rasa_api_token},
+        headers=api_headers(stack.settings.rasa_api_token),
         timeout=30,
     )
     return [e.get("text") or "" for e in reply.json()["events"] if e["event"] == "user"]
@@ -208,7 +209,7 @@ def user_texts(stack, sender: str) -> list[str]:
 def user_intents(stack, sender: str) -> list[str]:
     reply = httpx.get(
         f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": stack.settings.rasa_api_token},
+        headers=api_headers(stack.settings.rasa_api_token),
         timeout=30,
     )
     return [
@@ -436,7 +437,7 @@ def test_socketio_messages_sent_at_once_are_stored_in_order(stack) -> None:
 
     async def stored(client: httpx.AsyncClient, session: str) -> list[str]:
         reply = await client.get(
-            tracker.format(session), params={"token": stack.settings.rasa_api_token}
+            tracker.format(session), headers=api_headers(stack.settings.rasa_api_token)
         )
         return [e.get("text") or "" for e in reply.json()["events"] if e["event"] == "user"]
 

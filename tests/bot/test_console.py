@@ -19,7 +19,8 @@ from core.settings import Settings
 from routing.accounts import AGENT, LEAD
 from tests.routing.test_backends import make_request
 
-TOKEN = "console-test-token"
+TOKEN = "console-test-token-of-32-bytes-or-more"  # an HS256 key for Rasa's JWT
+FAST_SCRYPT_N = 2**10  # the tests' password hashes: OWASP's N=2^17 takes ~0.3 s each
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -52,6 +53,7 @@ def console(tmp_path: Path):
     rasa = FakeRasa()
     app.state.console.rasa.transport = httpx.MockTransport(rasa.handle)
     accounts = app.state.console.accounts
+    accounts.scrypt_n = FAST_SCRYPT_N
     accounts.add_user("dana", "password123", AGENT, "Dana")
     accounts.add_user("sam", "password123", AGENT, "Sam")
     accounts.add_user("lee", "password123", LEAD, "Lee")
@@ -87,7 +89,10 @@ def test_everything_needs_a_signed_in_agent(console) -> None:
         assert reply.status_code == 401 and reply.json()["error"] == "not_signed_in"
     bad = anonymous.post("/api/console/login", json={"username": "dana", "password": "nope"})
     assert bad.status_code == 401 and bad.json()["message"] == "Wrong username or password."
-    assert anonymous.post("/api/console/login", content=b"{oops").status_code == 400
+    broken = anonymous.post(
+        "/api/console/login", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400
     assert anonymous.get("/console").status_code == 200  # the sign-in page itself
 
 

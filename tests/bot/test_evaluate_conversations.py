@@ -345,10 +345,22 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory):
     running.stop()
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_every_scripted_conversation_is_right(own_stack) -> None:
+@pytest.fixture(scope="module")
+def played(own_stack) -> dict[str, Any]:
+    """Every scripted conversation, played once, in order, by id."""
     results = play_all(own_stack.settings, load_scripts(DEFAULT_FILE))
-    wrong = [r.script.id for r in results if not r.right]
-    summary = f"{len(results) - len(wrong)}/{len(results)} right\n{render_table(results)}"
-    assert not wrong, summary
+    return {r.script.id: r for r in results}
+
+
+def _case(script):
+    marks = [pytest.mark.integration, pytest.mark.slow]
+    if script.known_failure:
+        # strict: once the bot gets it right the test fails, so the note is removed.
+        marks.append(pytest.mark.xfail(reason=script.known_failure, strict=True))
+    return pytest.param(script.id, marks=marks, id=script.id)
+
+
+@pytest.mark.parametrize("ident", [_case(s) for s in load_scripts(DEFAULT_FILE)])
+def test_the_scripted_conversation_is_right(played, ident: str) -> None:
+    result = played[ident]
+    assert result.right, render_table([result])

@@ -18,6 +18,7 @@ import pytest
 import socketio
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 
+from bot.rasa_server import api_headers
 from core.constants import ACTION_RELAY_TO_AGENT, SLOT_TONE, TONE_EMPATHETIC
 from routing.accounts import AGENT, Accounts
 from tests.conftest import RestChat, run_async, tracker_of
@@ -178,7 +179,7 @@ async def actions_after(stack, sender: str, text: str, timeout: float = 30.0) ->
     url = f"{stack.settings.rasa_url}/conversations/{sender}/tracker"
     async with httpx.AsyncClient(timeout=30) as rasa:
         while True:
-            reply = await rasa.get(url, params={"token": stack.settings.rasa_api_token})
+            reply = await rasa.get(url, headers=api_headers(stack.settings.rasa_api_token))
             assert reply.status_code == 200, reply.text
             events = reply.json()["events"]
             said = [i for i, e in enumerate(events) if e["event"] == "user" and e["text"] == text]

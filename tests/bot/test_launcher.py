@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -10,6 +11,8 @@ import yaml
 
 from bot.errors import SetupError
 from bot.launcher import Service, ServiceStack
+from bot.rasa_server import api_headers, rasa_argv
+from core.errors import ConfigurationError
 from core.settings import Settings
 
 
@@ -28,12 +31,116 @@ def test_endpoints_get_this_runs_action_port(tmp_path: Path) -> None:
     assert [s.name for s in stack.services] == ["actions", "rasa", "web"]
 
 
-def test_rasa_gets_the_api_token_and_cors(tmp_path: Path) -> None:
-    stack = ServiceStack(settings_for(tmp_path, RASA_API_TOKEN="t0k3n", RASA_PORT="5999"))
+def test_endpoints_name_the_action_secret_without_holding_it(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, ACTION_SERVER_TOKEN="s3cr3t-for-the-actions")
+    ServiceStack(settings)
+    text = (tmp_path / "endpoints.yml").read_text()
+    assert "s3cr3t-for-the-actions" not in text
+    # Rasa expands ${...} only in plain (unquoted) YAML scalars.
+    assert "Authorization: Bearer ${ACTION_SERVER_TOKEN}\n" in text
+    headers = yaml.safe_load(text)["action_endpoint"]["headers"]
+    assert headers == {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}
+
+
+def test_rasa_reads_the_action_secret_from_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rasa.core.utils import AvailableEndpoints
+
+    ServiceStack(settings_for(tmp_path, ACTION_PORT="6123"))
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "from-the-environment")
+    endpoints = AvailableEndpoints.read_endpoints(str(tmp_path / "endpoints.yml"))
+    assert endpoints.action is not None
+    assert endpoints.action.headers == {"Authorization": "Bearer from-the-environment"}
+
+
+def test_no_secret_on_any_command_line(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path, RASA_API_TOKEN="rasa-api-t0k3n", ACTION_SERVER_TOKEN="act10n-t0k3n"
+    )
+    stack = ServiceStack(settings)
+    for service in stack.services:
+        line = " ".join(service.command)
+        assert "rasa-api-t0k3n" not in line and "act10n-t0k3n" not in line, service.name
+        assert "--auth-token" not in service.command and "--jwt-secret" not in service.command
+    # ...they reach the processes through the environment.
+    env = stack.environ()
+    assert env["RASA_API_TOKEN"] == "rasa-api-t0k3n"
+    assert env["ACTION_SERVER_TOKEN"] == "act10n-t0k3n"
+
+
+def test_rasa_runs_through_the_entry_point_that_adds_its_secret(tmp_path: Path) -> None:
+    stack = ServiceStack(settings_for(tmp_path, RASA_PORT="5999", HOST="127.0.0.2"))
     rasa = next(s for s in stack.services if s.name == "rasa")
-    assert rasa.command[rasa.command.index("--auth-token") + 1] == "t0k3n"
+    assert rasa.command[1:3] == ["-m", "bot.rasa_server"]
     assert rasa.command[rasa.command.index("--port") + 1] == "5999"
-    assert "--enable-api" in rasa.command and "--cors" in rasa.command
+    assert rasa.command[rasa.command.index("--interface") + 1] == "127.0.0.2"
+    assert "--enable-api" in rasa.command
+    actions = next(s for s in stack.services if s.name == "actions")
+    assert actions.command[1:] == ["-m", "bot.action_server"]  # HOST and port from settings
+    web = next(s for s in stack.services if s.name == "web")
+    assert web.command[web.command.index("--host") + 1] == "127.0.0.2"
+
+
+def cors_of(stack: ServiceStack) -> list[str]:
+    rasa = next(s for s in stack.services if s.name == "rasa")
+    start = rasa.command.index("--cors") + 1
+    return list(itertools.takewhile(lambda a: not a.startswith("--"), rasa.command[start:]))
+
+
+def test_rasa_allows_the_web_fronts_origin_only(tmp_path: Path) -> None:
+    stack = ServiceStack(settings_for(tmp_path, WEB_PORT="8181"))
+    assert cors_of(stack) == ["http://127.0.0.1:8181", "http://localhost:8181"]
+    public = ServiceStack(settings_for(tmp_path, HOST="0.0.0.0", PUBLIC_HOST="chat.example"))
+    assert cors_of(public) == [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "http://chat.example:8080",
+    ]
+    assert "*" not in cors_of(public)
+
+
+def test_rasa_cors_origins_replace_the_default(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path, RASA_CORS_ORIGINS="https://shop.example.com, https://help.example.com/"
+    )
+    assert cors_of(ServiceStack(settings)) == [
+        "https://shop.example.com",
+        "https://help.example.com",
+    ]
+
+
+def test_the_rasa_entry_point_adds_the_jwt_secret_and_refuses_secrets_in_argv() -> None:
+    argv = rasa_argv(["--port", "5005", "--enable-api"], "from-the-env")
+    assert argv == [
+        "rasa",
+        "run",
+        "--port",
+        "5005",
+        "--enable-api",
+        "--jwt-secret",
+        "from-the-env",
+        "--jwt-method",
+        "HS256",
+    ]
+    for option in ("--auth-token", "-t", "--jwt-secret=x"):
+        with pytest.raises(ConfigurationError, match="secret on the command line"):
+            rasa_argv([option, "x"], "from-the-env")
+    with pytest.raises(ConfigurationError, match="RASA_API_TOKEN is not set"):
+        rasa_argv(["--enable-api"], "")
+
+
+def test_api_headers_carry_a_short_lived_admin_jwt_signed_with_the_token() -> None:
+    import jwt
+
+    secret = "a-rasa-api-token-of-32-characters"
+    scheme, token = api_headers(secret)["Authorization"].split(" ")
+    assert scheme == "Bearer"
+    payload = jwt.decode(token, secret, algorithms=["HS256"])
+    assert payload["user"]["role"] == "admin"  # what Rasa's requires_auth checks
+    assert 0 < payload["exp"] - payload["iat"] <= 300
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, "another-secret-of-32-characters!!", algorithms=["HS256"])
 
 
 def test_missing_model_says_how_to_build_it(tmp_path: Path) -> None:

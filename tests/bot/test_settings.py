@@ -17,6 +17,17 @@ def test_defaults_need_no_server(tmp_path: Path) -> None:
     assert (s.rasa_port, s.action_port, s.web_port) == (5005, 5055, 8080)
     assert s.action_url == "http://127.0.0.1:5055/webhook"
     assert len(s.rasa_api_token) >= 20  # random per run when unset
+    assert len(s.action_server_token) >= 32  # random per run when unset
+    assert s.action_server_token != s.rasa_api_token
+    assert s.rasa_cors_origins == ()  # the web front's own origin
+
+
+def test_a_new_run_gets_a_new_action_secret(tmp_path: Path) -> None:
+    first = Settings.load(environ={}, dotenv=tmp_path / "none", root=tmp_path)
+    second = Settings.load(environ={}, dotenv=tmp_path / "none", root=tmp_path)
+    assert first.action_server_token != second.action_server_token
+    again = Settings.load(environ=first.as_environ(), dotenv=tmp_path / "none", root=tmp_path)
+    assert again.action_server_token == first.action_server_token  # children share it
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
@@ -34,6 +45,9 @@ def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
         ({"WEB_PORT": "70000"}, "not a port"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"MAX_MESSAGE_CHARS": "0"}, "MAX_MESSAGE_CHARS"),
+        ({"RASA_CORS_ORIGINS": "*"}, "RASA_CORS_ORIGINS='*'"),
+        ({"RASA_CORS_ORIGINS": "shop.example.com"}, "is not an origin"),
+        ({"RASA_CORS_ORIGINS": "https://shop.example.com/chat"}, "has a path"),
     ],
 )
 def test_invalid_values_name_the_setting(tmp_path: Path, env: dict, message: str) -> None:

@@ -63,3 +63,42 @@ def test_depth_and_surrogate_helpers() -> None:
     assert json_depth(read_json(nested(500), max_depth=500), stop_after=10) == 11
     assert has_lone_surrogate({"ok": ["fine", {"\udfff": 1}]})
     assert not has_lone_surrogate({"ok": ["fine", "😀", 3]})
+
+
+def test_only_bodies_declared_as_json_are_read() -> None:
+    from core.json_body import UNSUPPORTED_MEDIA_TYPE, check_content_type
+
+    check_content_type("application/json")
+    check_content_type("Application/JSON; charset=utf-8")
+    for declared in (None, "", "text/plain", "application/x-www-form-urlencoded", "json"):
+        with pytest.raises(JSONBodyError) as caught:
+            check_content_type(declared)
+        assert (caught.value.code, caught.value.status) == (UNSUPPORTED_MEDIA_TYPE, 415)
+
+
+def test_bodies_over_the_limit_are_refused_before_or_while_reading() -> None:
+    import asyncio
+
+    from core.json_body import BODY_TOO_LARGE, check_content_length, read_body
+
+    check_content_length(None, 10)
+    check_content_length("10", 10)
+    with pytest.raises(JSONBodyError) as caught:
+        check_content_length("11", 10)
+    assert (caught.value.code, caught.value.status) == (BODY_TOO_LARGE, 413)
+    with pytest.raises(JSONBodyError) as caught:
+        check_content_length("ten", 10)
+    assert caught.value.status == 400
+
+    read: list[int] = []
+
+    async def chunks(n: int):
+        for i in range(n):
+            read.append(i)
+            yield b"x" * 4
+
+    assert asyncio.run(read_body(chunks(2), limit=8)) == b"x" * 8
+    read.clear()
+    with pytest.raises(JSONBodyError) as caught:
+        asyncio.run(read_body(chunks(1_000), limit=8))
+    assert caught.value.status == 413 and len(read) == 3  # stopped at the first chunk over

@@ -54,7 +54,8 @@ def test_evaluation_questions_are_kept_separate_from_the_articles() -> None:
     import csv
 
     from knowledge.articles import load_articles
-    from knowledge.build import ARTICLES_DIR, QUESTIONS, UNANSWERABLE
+    from knowledge.build import ARTICLES_DIR
+    from knowledge.questions import QUESTIONS, UNANSWERABLE
 
     text = " ".join(" ".join([a.body, *a.questions]) for a in load_articles(ARTICLES_DIR)).lower()
     for path in (QUESTIONS, UNANSWERABLE):

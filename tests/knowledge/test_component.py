@@ -41,3 +41,21 @@ def test_missing_index_stops_the_server_start_with_the_fix(tmp_path: Path, monke
     monkeypatch.setenv("KNOWLEDGE_DIR", str(tmp_path / "missing"))
     with pytest.raises(IndexNotFoundError, match="make index"):
         HelpCenterRetrieverComponent.load({}, None, None, None)  # type: ignore[arg-type]
+
+
+def test_confidence_reads_the_runner_up_even_when_one_hit_is_shown(
+    small_index: Path, encoder, monkeypatch
+) -> None:
+    text = "how long until a refund is back on my visa card"
+    message = Message(data={"text": text})
+    message.set(SHARED_ENCODING, encoder.encode([text]))
+    retriever = Retriever(small_index, encoder=encoder)
+    seen: list[int] = []
+    confidence = retriever.confidence
+    monkeypatch.setattr(
+        retriever, "confidence", lambda hits: seen.append(len(hits)) or confidence(hits)
+    )
+    HelpCenterRetrieverComponent({"top_k": 1}, retriever).process([message])
+    data = message.get(KNOWLEDGE)
+    assert len(data["hits"]) == 1
+    assert seen == [2]  # the lead over the runner-up is one of the model's features

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from routing.accounts import (
     ADMIN,
@@ -15,17 +16,21 @@ from routing.accounts import (
     Accounts,
     hash_password,
     main,
+    needs_rehash,
+    users,
     verify_password,
 )
 
 
 @pytest.fixture
 def accounts(tmp_path: Path) -> Accounts:
-    return Accounts(f"sqlite:///{tmp_path / 'accounts.db'}")
+    # A cheap cost for tests; production hashes at OWASP's N=2^17 (~0.3 s, 128 MB each).
+    return Accounts(f"sqlite:///{tmp_path / 'accounts.db'}", scrypt_n=2**10)
 
 
 def test_passwords_are_salted_hashes_that_verify() -> None:
-    one, two = hash_password("correct horse"), hash_password("correct horse")
+    # The OWASP default cost: tests/security/test_console_auth.py.
+    one, two = hash_password("correct horse", n=2**10), hash_password("correct horse", n=2**10)
     assert one != two and "correct horse" not in one
     assert verify_password("correct horse", one)
     assert not verify_password("correct hors", one)
@@ -97,3 +102,22 @@ def test_the_command_creates_and_lists_users(
     assert "at least 8" in capsys.readouterr().err
     assert main(["list"]) == 0
     assert "lee" in capsys.readouterr().out
+
+
+def test_the_cost_is_recorded_in_each_hash_and_weaker_ones_are_due_for_a_rehash(
+    accounts: Accounts,
+) -> None:
+    accounts.add_user("dana", "password123")
+    with accounts.db.begin() as c:
+        stored = c.execute(sa.select(users.c.password_hash)).scalar_one()
+    assert stored.startswith("scrypt$n=1024,r=8,p=1$")
+    assert needs_rehash(stored)  # below OWASP's default
+    assert not needs_rehash(stored, n=2**10)
+    assert not needs_rehash(hash_password("password123", n=2**11), n=2**10)  # never down
+
+
+def test_passwords_have_an_upper_limit_too(accounts: Accounts) -> None:
+    with pytest.raises(AccountError, match="at most 1,024"):
+        accounts.add_user("dana", "x" * 1025)
+    accounts.add_user("dana", "password123")
+    assert accounts.authenticate("dana", "x" * 1025) is None

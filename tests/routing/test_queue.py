@@ -149,3 +149,19 @@ def test_concurrent_claims_have_exactly_one_winner_on_postgres() -> None:
         with engine.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         engine.dispose()
+
+
+def test_a_close_can_be_undone_once_and_only_as_it_was(queue) -> None:
+    """The console closes first and reopens when the customer could not be told."""
+    placed = queue.open(make_request("undo"))
+    queue.claim(placed.handoff.id, "dana")
+    queue.finish(placed.handoff.id, "dana", RESOLVED)
+
+    assert not queue.reopen(placed.handoff.id, HANDED_BACK)  # it did not end that way
+    assert queue.reopen(placed.handoff.id, RESOLVED)
+    held = queue.get(placed.handoff.id)
+    assert (held.status, held.agent, held.closed_at) == (CLAIMED, "dana", None)
+    assert [m.text for m in queue.messages(placed.handoff.id)] == ["dana joined"]
+    assert not queue.reopen(placed.handoff.id, RESOLVED)  # nothing to undo any more
+    with pytest.raises(HandoffError):
+        queue.finish(placed.handoff.id, "sam", RESOLVED)  # still dana's

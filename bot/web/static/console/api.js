@@ -63,8 +63,10 @@ function parseEvent(event) {
 /**
  * Open GET /api/console/stream and keep it open. `handlers`:
  *   status(mode)   "connecting" | "live" | "reconnecting"
- *   queue(data), message(data), handoff(data)   one parsed event each
+ *   queue(data), message(data), handoff(data)   one parsed event each (queue: the
+ *                  snapshot first, then one delta per change; see delta.js)
  *   resync()       the server dropped events: fetch the state again
+ *   signedOut()    the session ended (signed out here or in another tab, or expired)
  *   reconnected()  back after an outage (events may have been missed)
  *   active()       whether to keep trying (false once signed out)
  */
@@ -96,6 +98,11 @@ function connect(afterOutage) {
     source.addEventListener(name, (e) => listeners[name](parseEvent(e)))
   );
   source.addEventListener("resync", () => listeners.resync());
+  source.addEventListener("signed_out", () => {
+    // The server closed the stream for good: reconnecting would only be refused.
+    closeStream();
+    listeners.signedOut();
+  });
   source.addEventListener("error", () => {
     if (stream !== source) return;
     outage = true;

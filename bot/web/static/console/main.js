@@ -1,10 +1,11 @@
 // Brightbasket agent console (bot/web/console.py): signing in and out, the live stream
 // wired to the queue and the open conversation, keyboard and button handlers.
 //
-// Modules: api.js (JSON API, live stream), queue.js (queue, wait timers),
-// conversation.js (one conversation), summary.js, transcript.js, chart.js (the emotion
-// chart, a pure function), page.js (elements, builders), state.js (this tab's state),
-// words.js (channels, queues and priorities in words).
+// Modules: api.js (JSON API, live stream), queue.js (queue, wait timers), delta.js (the
+// queue from the stream's snapshot and deltas, a pure function), conversation.js (one
+// conversation), summary.js, transcript.js, chart.js (the emotion chart, a pure
+// function), page.js (elements, builders), state.js (this tab's state), words.js
+// (channels, queues and priorities in words).
 // Every text from customers, agents or the server goes in as textContent, never as HTML.
 import { api, closeStream, openStream, whenUnauthorized } from "./api.js";
 import {
@@ -91,6 +92,7 @@ ui.loginForm.addEventListener("submit", async (event) => {
 
 ui.logout.addEventListener("click", async () => {
   ui.logout.disabled = true;
+  closeStream(); // this tab signs out itself: the stream's "signed_out" is not news
   try {
     await api("POST", "/api/console/logout");
   } catch (e) {
@@ -137,6 +139,9 @@ const streamHandlers = {
     if (state.open && state.open.id === id) refreshConversation();
   },
   resync,
+  signedOut() {
+    if (state.user) signedOut("Your session has ended. Sign in again.");
+  },
   reconnected() {
     if (state.open) refreshConversation();
   },

@@ -1,5 +1,6 @@
 // The live queue: one item per open handoff, most urgent first, with per-queue counts
 // and wait timers against each handoff's target.
+import { applyQueueEvent } from "./delta.js";
 import { duration, el, priorityBadge, ui } from "./page.js";
 import { PRIORITY_LABELS, agentLabel, customerName, nowSeconds, serverNow, state } from "./state.js";
 import { queueTitle } from "./words.js";
@@ -48,12 +49,14 @@ export function tickWaits() {
 }
 
 // --- The list ---------------------------------------------------------------------------
-/** A queue snapshot from the stream or GET /api/console/queue. */
+/** A queue event from the stream (a snapshot, or a delta of one handoff) or the
+ * snapshot GET /api/console/queue answers. */
 export function onQueue(data) {
-  if (!data || !Array.isArray(data.handoffs)) return;
-  state.handoffs = data.handoffs;
+  const next = applyQueueEvent(state.handoffs, data);
+  if (!next) return;
+  state.handoffs = next;
   if (data.queues && typeof data.queues === "object") state.queues = data.queues;
-  const waiting = data.handoffs.find((h) => h.status === "waiting" && typeof h.created_at === "number");
+  const waiting = data.handoffs.find((h) => h && h.status === "waiting" && typeof h.created_at === "number");
   if (waiting) state.clockOffset = waiting.created_at + Number(waiting.waited_seconds || 0) - nowSeconds();
   renderQueue();
 }

@@ -1,0 +1,88 @@
+"""Rasa's server with its API secret taken from the environment, and the header to call it.
+
+`rasa run --auth-token T` shows T in every process listing, and Rasa takes that token
+only from the query string (`?token=T`), so it also ends up in URLs and access logs.
+`python -m bot.rasa_server <rasa run options>`, which `make run` starts, runs Rasa's own
+`rasa run` in this process with `--jwt-secret` set from RASA_API_TOKEN: the command line
+holds no secret, and the HTTP API accepts only `Authorization: Bearer <JWT>`, a JWT
+signed with RASA_API_TOKEN (HS256). Callers get that header from `api_headers`:
+
+    >>> httpx.get(f"{rasa_url}/conversations/{id}/tracker",
+    ...           headers=api_headers(settings.rasa_api_token))  # doctest: +SKIP
+
+Importing this module is cheap: Rasa loads only when `main` runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from core.errors import ConfigurationError
+
+TOKEN_ENV = "RASA_API_TOKEN"
+JWT_METHOD = "HS256"
+# Rasa's `requires_auth` lets the role "admin" read and write every conversation; the
+# role "user" only the conversation named like its username.
+API_ROLE = "admin"
+API_USER = "brightbasket"
+TOKEN_TTL_S = 300
+# Options that would put a secret on the command line.
+SECRET_OPTIONS = ("-t", "--auth-token", "--jwt-secret", "--jwt-private-key")
+
+
+def api_token(secret: str, ttl_s: float = TOKEN_TTL_S, now: float | None = None) -> str:
+    """A short-lived JWT for Rasa's HTTP API, signed with `secret` (RASA_API_TOKEN)."""
+    import jwt
+
+    issued = int(time.time() if now is None else now)
+    payload = {
+        "user": {"username": API_USER, "role": API_ROLE},
+        "iat": issued,
+        "exp": issued + int(ttl_s),
+    }
+    return jwt.encode(payload, secret, algorithm=JWT_METHOD)
+
+
+def api_headers(secret: str) -> dict[str, str]:
+    """The `Authorization` header for one call to Rasa's HTTP API."""
+    return {"Authorization": f"Bearer {api_token(secret)}"}
+
+
+def rasa_argv(options: Sequence[str], secret: str) -> list[str]:
+    """`rasa run` with `options` and the JWT secret, for Rasa's argument parser only."""
+    for option in options:
+        if option.split("=", 1)[0] in SECRET_OPTIONS:
+            raise ConfigurationError(
+                f"{option.split('=', 1)[0]} puts a secret on the command line; "
+                f"bot.rasa_server takes it from {TOKEN_ENV} in the environment instead."
+            )
+    if not secret:
+        raise ConfigurationError(
+            f"{TOKEN_ENV} is not set: Rasa's HTTP API would have no secret. `make run` sets "
+            "a random one for each run; to start Rasa alone, export one."
+        )
+    return ["rasa", "run", *options, "--jwt-secret", secret, "--jwt-method", JWT_METHOD]
+
+
+def main(options: Sequence[str] | None = None) -> int:
+    """`rasa run` with `options` (default: this command's arguments) and the JWT secret."""
+    given = sys.argv[1:] if options is None else options
+    try:
+        argv = rasa_argv(given, os.environ.get(TOKEN_ENV, ""))
+    except ConfigurationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    # Rasa parses sys.argv; the process's own command line (/proc/<pid>/cmdline, `ps`)
+    # stays the one without the secret.
+    sys.argv = argv
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
