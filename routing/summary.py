@@ -41,7 +41,7 @@ ISSUES = {
     "request_refund": "Wants a refund",
     "return_item": "Wants to return an item",
     "cancel_subscription": "Wants to cancel a subscription",
-    "billing_issue": "Billing problem (double or unknown charge)",
+    "billing_issue": "Billing problem (a double charge, or one not recognised: possible fraud)",
     "account_access": "Account access or security problem (sign-in, lock or takeover)",
     "change_address": "Wants to change a delivery address",
     "complaint": "Complaint about the service",

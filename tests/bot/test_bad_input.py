@@ -404,7 +404,9 @@ MAX_WAIT_S = 15.0
 def test_concurrent_messages_to_one_conversation_are_answered_within_seconds(stack) -> None:
     sender = f"burst-{uuid.uuid4().hex[:8]}"
     url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
-    texts = [f"message number {i:02d}" for i in range(CONCURRENT_MESSAGES)]
+    # Greetings: understood, so no run of failed answers hands the burst to a person
+    # (whose conversation the bot then leaves silent).
+    texts = [f"hello there, hello {i:02d}" for i in range(CONCURRENT_MESSAGES)]
 
     async def burst() -> list[tuple[int, float, Any]]:
         limits = httpx.Limits(max_connections=CONCURRENT_MESSAGES + 5)

@@ -127,6 +127,7 @@ def test_a_calm_but_urgent_message_is_escalated_at_once_with_urgent_priority(sta
     assert decision["priority"] == "urgent" and decision["explanation"].startswith("urgent")
     entry = handoff_of(agent_client(stack, agents[0]), chat.sender)
     assert entry["priority"] == "urgent" and entry["wait_target_seconds"] == 60
+    assert entry["queue"] == "billing" and "possible fraud" in entry["issue"], entry
 
 
 def test_a_duplicate_charge_stays_with_the_bot(stack) -> None:

@@ -13,6 +13,7 @@ from core.json_body import (
     json_depth,
     read_json,
 )
+from tests.conftest import run_async
 
 
 def nested(depth: int) -> bytes:
@@ -77,7 +78,6 @@ def test_only_bodies_declared_as_json_are_read() -> None:
 
 
 def test_bodies_over_the_limit_are_refused_before_or_while_reading() -> None:
-    import asyncio
 
     from core.json_body import BODY_TOO_LARGE, check_content_length, read_body
 
@@ -97,8 +97,8 @@ def test_bodies_over_the_limit_are_refused_before_or_while_reading() -> None:
             read.append(i)
             yield b"x" * 4
 
-    assert asyncio.run(read_body(chunks(2), limit=8)) == b"x" * 8
+    assert run_async(read_body(chunks(2), limit=8)) == b"x" * 8
     read.clear()
     with pytest.raises(JSONBodyError) as caught:
-        asyncio.run(read_body(chunks(1_000), limit=8))
+        run_async(read_body(chunks(1_000), limit=8))
     assert caught.value.status == 413 and len(read) == 3  # stopped at the first chunk over

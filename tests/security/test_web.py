@@ -34,6 +34,7 @@ from starlette.testclient import TestClient
 from bot.web.app import create_app
 from core.settings import Settings
 from routing.accounts import AGENT, LEAD
+from tests.conftest import run_async
 from tests.routing.test_backends import make_request
 
 TOKEN = "security-test-token-of-32-bytes-or-more"  # an HS256 key for Rasa's JWT
@@ -356,7 +357,7 @@ def test_a_body_without_a_length_is_read_no_further_than_the_limit(app) -> None:
                 headers={"content-type": "application/json"},
             )
 
-    reply = asyncio.run(post())
+    reply = run_async(post())
     assert reply.status_code == 413 and reply.json()["error"] == "body_too_large"
     assert sum(sent) <= 2 * LIMIT, f"read {sum(sent):,} bytes of the body"
 
@@ -492,7 +493,7 @@ def concurrently(app, cookies: httpx.Cookies, paths: list[str]) -> list[httpx.Re
         ) as client:
             return list(await asyncio.gather(*(client.post(p) for p in paths)))
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 @pytest.mark.parametrize("action", ["resolve", "handback"])
