@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from bot.launcher import ServiceStack
+from bot.rasa_server import session_headers
 from bot.store import SupportStore, load_seed
 from core.settings import Settings
 
@@ -50,6 +51,8 @@ def bench_settings(tmp: str, port_base: int) -> Settings:
             "ACTION_PORT": str(port_base + 50),
             "WEB_PORT": str(port_base + 3075),
             "MODEL_DIR": str(Settings.load().model_dir),
+            "CHAT_MESSAGES_PER_MINUTE": "1000000",  # one client plays every customer
+            "CHAT_SESSIONS_PER_HOUR": "1000000",
         },
         dotenv=Path(tmp) / "none",
     )
@@ -63,14 +66,20 @@ def measure(settings: Settings, n: int) -> dict[str, float]:
     plain: list[float] = []
     with httpx.Client(timeout=60) as client:
         for i in range(5):  # warm-up
-            client.post(url, json={"sender": f"warm-{i}", "message": "hello"})
+            client.post(
+                url,
+                json={"sender": f"warm-{i}", "message": "hello"},
+                headers=session_headers(settings.session_secret, f"warm-{i}"),
+            )
         sender = ""
         for i in range(n):
             if i % 4 == 0:  # a new conversation every 4 messages
                 sender = f"bench-{uuid.uuid4().hex[:8]}"
             started = time.perf_counter()
             reply = client.post(
-                url, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]}
+                url,
+                json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]},
+                headers=session_headers(settings.session_secret, sender),
             )
             latencies.append((time.perf_counter() - started) * 1000)
             reply.raise_for_status()

@@ -29,6 +29,7 @@ import httpx
 
 from bot.bench import bench_settings, percentile
 from bot.launcher import ServiceStack
+from bot.rasa_server import session_headers
 from core.constants import KB_ANSWERED, PRIORITIES, PRIORITY_URGENT, SLOT_KB_OUTCOME
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
@@ -105,7 +106,11 @@ def rest_turns(settings: Settings, n: int = 40) -> float:
         for _i in range(n):
             sender = f"turn-{uuid.uuid4().hex[:8]}"
             started = time.perf_counter()
-            client.post(url, json={"sender": sender, "message": "where is my order?"})
+            client.post(
+                url,
+                json={"sender": sender, "message": "where is my order?"},
+                headers=session_headers(settings.session_secret, sender),
+            )
             timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings[5:])
 
@@ -162,7 +167,11 @@ def handoff_latency(settings: Settings, n: int) -> list[float]:
         for _ in range(n):
             sender = f"handoff-{uuid.uuid4().hex[:8]}"
             started = time.perf_counter()
-            customer.post(url, json={"sender": sender, "message": "I want to talk to a human"})
+            customer.post(
+                url,
+                json={"sender": sender, "message": "I want to talk to a human"},
+                headers=session_headers(settings.session_secret, sender),
+            )
             arrived = listener.wait_for("handoff", started)
             if arrived is None:
                 raise RuntimeError("a handoff never reached the console's live stream")

@@ -3,7 +3,8 @@
     core.errors.SupportError
     └── BotError
         ├── StoreError           the sample store cannot be opened or seeded
-        └── SetupError           a setup step (environment, model, assets) cannot complete
+        ├── SetupError           a setup step (environment, model, assets) cannot complete
+        └── MailError            an e-mail (a one-time code) cannot be sent
 
 A setting that is wrong raises `core.errors.ConfigurationError`. Every message says what
 happened, the value seen, and how to fix it.
@@ -24,3 +25,7 @@ class StoreError(BotError):
 
 class SetupError(BotError):
     """A setup step cannot complete."""
+
+
+class MailError(BotError):
+    """An e-mail to a customer cannot be sent (SMTP_URL, or the outbox folder)."""

@@ -39,13 +39,15 @@ import httpx
 import yaml
 
 from bot.errors import BotError
+from bot.mail import outbox_messages
 from bot.rasa_server import api_headers
+from bot.verification import code_in
 from core.constants import (
     ACTION_DEFAULT_FALLBACK,
+    ACTION_SESSION_START,
     EVENT_ACTION,
     EVENT_SLOT,
     EVENT_USER,
-    METADATA_CUSTOMER_ID,
     PRIORITIES,
     SILENT_STATUSES,
     SLOT_HANDOFF_STATUS,
@@ -56,10 +58,12 @@ from core.constants import (
 from core.conversation import Conversation
 from core.paths import DATA_DIR, PROJECT_ROOT
 from core.settings import Settings
+from core.tokens import SessionTokens
 from routing.queue import Handoff, HandoffQueue
 from routing.skills import QUEUES
 
 DEFAULT_FILE = DATA_DIR / "eval" / "conversations.yml"
+CODE_PLACEHOLDER = "{code}"  # a turn that types the one-time code from the e-mail
 NLU_DIR = DATA_DIR / "nlu"
 # The same words the bot's own one-apology rule looks for (bot/actions/base.py).
 APOLOGY = re.compile(r"\b(sorry|apologi[sz]e)", re.IGNORECASE)
@@ -392,26 +396,42 @@ class Player:
         self.settings = settings
         self.client = httpx.Client(timeout=timeout)
         self.queue = HandoffQueue(settings.store_url)
+        self.sessions = SessionTokens(settings.session_secret)
 
     def close(self) -> None:
         self.client.close()
         self.queue.close()
 
     def play(self, script: Script) -> Outcome:
-        key = f"eval-{script.id}-{uuid.uuid4().hex[:8]}"
-        metadata = {METADATA_CUSTOMER_ID: key}
-        for text in script.earlier_chat:  # the same customer, an earlier chat
-            self.say(f"{key}-earlier", text, metadata)
-        sender = f"{key}-chat"
-        replies = [self.say(sender, t.user, metadata) for t in script.turns]
-        events = self.events(sender)
+        sender = f"eval-{script.id}-{uuid.uuid4().hex[:8]}"
+        _, token = self.sessions.issue(sender)
+        if script.earlier_chat:
+            # The same customer, in the same browser, an earlier session: it ends as
+            # Rasa ends an expired one, and the scored chat starts a new session.
+            for text in script.earlier_chat:
+                self.say(sender, token, self.typed(text))
+            self.say(sender, token, "/session_start")  # what Rasa runs on expiry
+        replies = [self.say(sender, token, self.typed(t.user)) for t in script.turns]
+        events = this_session(self.events(sender))
         handoff = self.queue.open_for_conversation(sender)
         return outcome_of(script, replies, events, handoff_facts(handoff))
 
-    def say(self, sender: str, text: str, metadata: Mapping[str, str]) -> list[dict[str, Any]]:
+    def typed(self, text: str) -> str:
+        """What the customer types: `{code}` is the one-time code of the latest e-mail in
+        the stack's outbox (the customer reads it and types it)."""
+        if CODE_PLACEHOLDER not in text:
+            return text
+        messages = outbox_messages(self.settings.data_dir / "outbox")
+        code = code_in(messages[-1]) if messages else None
+        if code is None:
+            raise RuntimeError("a script types {code}, but no code was e-mailed before it")
+        return text.replace(CODE_PLACEHOLDER, code)
+
+    def say(self, sender: str, token: str, text: str) -> list[dict[str, Any]]:
         reply = self.client.post(
             f"{self.settings.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text, "metadata": dict(metadata)},
+            json={"sender": sender, "message": text},
+            headers={"Authorization": f"Bearer {token}"},
         )
         if reply.status_code != 200:
             raise RuntimeError(f"the REST channel answered {reply.status_code}: {reply.text}")
@@ -425,6 +445,17 @@ class Player:
         )
         reply.raise_for_status()
         return list(reply.json().get("events") or [])
+
+
+def this_session(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of the conversation's latest session (from its action_session_start)."""
+    starts = [i for i, e in enumerate(events) if e.get("event") == "session_started"]
+    if len(starts) < 2:
+        return events
+    start = starts[-1]
+    if start and events[start - 1].get("name") == ACTION_SESSION_START:
+        start -= 1
+    return events[start:]
 
 
 def handoff_facts(handoff: Handoff | None) -> dict[str, Any] | None:
@@ -692,6 +723,9 @@ def throwaway_settings(tmp: Path) -> Settings:
             "WEB_PORT": str(free_port()),
             "MODEL_DIR": str(Settings.load().model_dir),
             "LOG_LEVEL": "WARNING",
+            # One client plays every customer: no per-address limits.
+            "CHAT_MESSAGES_PER_MINUTE": "1000000",
+            "CHAT_SESSIONS_PER_HOUR": "1000000",
         },
         dotenv=tmp / "none.env",
     )

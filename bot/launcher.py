@@ -290,9 +290,21 @@ def main() -> int:
         f"\n  Brightbasket support assistant is running.\n"
         f"  Open the web chat:  http://{host}:{settings.web_port}/\n"
         f"  Agent console:      http://{host}:{settings.web_port}/console\n"
-        f"  Rasa server:        http://{host}:{settings.rasa_port}/"
-        "  (REST: /webhooks/rest/webhook)\n"
-        f"  Press Ctrl-C to stop.\n",
+        + (
+            f"  Demo sign-in:       http://{host}:{settings.web_port}/demo"
+            "  (sample customers; DEMO_SIGN_IN=false in production)\n"
+            if settings.demo_sign_in
+            else ""
+        )
+        + (
+            f"  One-time codes:     {settings.data_dir / 'outbox'}/"
+            "  (no SMTP_URL: e-mails land here)\n"
+            if not settings.smtp_url
+            else ""
+        )
+        + f"  Rasa server:        http://{host}:{settings.rasa_port}/"
+        "  (REST: /webhooks/rest/session, then /webhooks/rest/webhook)\n"
+        "  Press Ctrl-C to stop.\n",
         flush=True,
     )
     if not console_users(settings):

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 
 from core.errors import ConfigurationError
+from core.tokens import SessionTokens
 
 TOKEN_ENV = "RASA_API_TOKEN"
 JWT_METHOD = "HS256"
@@ -49,6 +50,13 @@ def api_token(secret: str, ttl_s: float = TOKEN_TTL_S, now: float | None = None)
 def api_headers(secret: str) -> dict[str, str]:
     """The `Authorization` header for one call to Rasa's HTTP API."""
     return {"Authorization": f"Bearer {api_token(secret)}"}
+
+
+def session_headers(session_secret: str, sender: str) -> dict[str, str]:
+    """The `Authorization` header for REST messages to conversation `sender`, as a
+    client holding that conversation's session token sends it (benchmarks, evaluation)."""
+    _, token = SessionTokens(session_secret).issue(sender)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def rasa_argv(options: Sequence[str], secret: str) -> list[str]:

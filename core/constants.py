@@ -16,6 +16,9 @@ KNOWLEDGE = "knowledge"  # knowledge: help-center hits for the message
 # --- Keys in a user message's channel metadata ------------------------------------
 METADATA_CUSTOMER_ID = "customer_id"  # stable id of the customer across chat sessions
 METADATA_CUSTOMER_NAME = "customer_name"  # optional display name from the channel
+# Set by the channels only: a client that sends these keys has them removed.
+METADATA_IDENTITY_TOKEN = "identity_token"  # the host website's signed token (read, dropped)
+METADATA_IDENTITY_VERIFIED = "identity_verified"  # True: customer_id comes from that token
 SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
 
 # --- Slots ------------------------------------------------------------------------
@@ -31,6 +34,13 @@ SLOT_REQUEST_TYPE = "request_type"  # "refund" or "return"
 SLOT_REFUND_REASON = "refund_reason"
 SLOT_NEW_ADDRESS = "new_address"
 SLOT_CONFIRM_CANCEL = "confirm_cancel"
+SLOT_VERIFICATION_CODE = "verification_code"  # "verified" once the e-mailed code matched
+SLOT_VERIFIED_BY = "verified_by"  # how the customer proved who they are: VERIFIED_BY_*
+VERIFIED_BY_IDENTITY = "identity_token"  # the company's website signed them in
+VERIFIED_BY_CODE = "code"  # a one-time code sent to the e-mail on file
+VERIFIED_BY_EMAIL = "email"  # only the e-mail on an order or account: reads, never changes
+# What may change an account, cancel or refund: a signed identity or a one-time code.
+STRONG_VERIFICATION = (VERIFIED_BY_IDENTITY, VERIFIED_BY_CODE)
 SLOT_OPEN_CASE_ID = "open_case_id"  # the case the returning customer was asked about
 SLOT_WELCOME_BACK = "welcome_back_pending"  # True while "is this about …?" awaits an answer
 SLOT_KB_ARTICLE = "kb_article_id"  # help-center article shown last
@@ -54,6 +64,7 @@ CARRY_OVER_SLOTS: tuple[str, ...] = (
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_NAME,
     SLOT_EMAIL,
+    SLOT_VERIFIED_BY,
     SLOT_CUSTOMER_TIER,
     SLOT_HANDOFF_STATUS,  # a conversation held by a person stays with them
     SLOT_HANDOFF_REFERENCE,

@@ -82,10 +82,53 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "SESSION_SECRET",
+        "",
+        "Signs the chat session tokens that bind a conversation to its browser; empty "
+        "means a random one kept in DATA_DIR/secrets/ (at least 32 characters).",
+        secret=True,
+    ),
+    Setting(
+        "IDENTITY_SECRET",
+        "",
+        "Shared with your website: it signs identity tokens for signed-in customers "
+        "(see 'Verified customers'); empty means a random one kept in DATA_DIR/secrets/.",
+        secret=True,
+    ),
+    Setting(
+        "DEMO_SIGN_IN",
+        "true",
+        "Serve /demo, where anyone can sign in as a sample-store customer; set false in "
+        "production.",
+    ),
+    Setting(
+        "SMTP_URL",
+        "",
+        "Mail server for one-time codes, e.g. smtps://user:password@smtp.example.com:465 "
+        "(smtp:// uses STARTTLS when offered); empty writes them to DATA_DIR/outbox/.",
+        secret=True,
+    ),
+    Setting(
+        "MAIL_FROM",
+        "Brightbasket Support <support@brightbasket.example>",
+        "Sender of the one-time code e-mails.",
+    ),
+    Setting(
         "RASA_CORS_ORIGINS",
         "",
         "Browser origins allowed to call the Rasa server, comma-separated, e.g. "
         "https://shop.example.com; empty means the web front's own origin only.",
+    ),
+    Setting(
+        "CHAT_MESSAGES_PER_MINUTE",
+        "120",
+        "Chat messages accepted per minute from one client address (web chat and REST); "
+        "more get HTTP 429 or a polite 'slow down'.",
+    ),
+    Setting(
+        "CHAT_SESSIONS_PER_HOUR",
+        "120",
+        "New chat conversations one client address may open per hour.",
     ),
     Setting("MAX_MESSAGE_CHARS", "5000", "Longest customer message accepted, in characters."),
     Setting(
@@ -155,6 +198,13 @@ class Settings:
     chatwoot: tuple[tuple[str, str], ...] = ()  # CHATWOOT_* name/value pairs
     action_server_token: str = ""
     rasa_cors_origins: tuple[str, ...] = ()  # empty: the web front's own origin
+    session_secret: str = ""
+    identity_secret: str = ""
+    demo_sign_in: bool = True
+    chat_messages_per_minute: int = 120
+    smtp_url: str = ""
+    mail_from: str = "Brightbasket Support <support@brightbasket.example>"
+    chat_sessions_per_hour: int = 120
 
     @classmethod
     def load(
@@ -214,6 +264,13 @@ class Settings:
             chatwoot=tuple((n, raw[n]) for n in raw if n.startswith("CHATWOOT_")),
             action_server_token=raw["ACTION_SERVER_TOKEN"] or secrets.token_urlsafe(32),
             rasa_cors_origins=_origins("RASA_CORS_ORIGINS", raw["RASA_CORS_ORIGINS"]),
+            session_secret=raw["SESSION_SECRET"] or kept_secret(data_dir, "session_secret"),
+            identity_secret=raw["IDENTITY_SECRET"] or kept_secret(data_dir, "identity_secret"),
+            demo_sign_in=_flag("DEMO_SIGN_IN", raw["DEMO_SIGN_IN"]),
+            chat_messages_per_minute=_positive("CHAT_MESSAGES_PER_MINUTE", raw),
+            chat_sessions_per_hour=_positive("CHAT_SESSIONS_PER_HOUR", raw),
+            smtp_url=_smtp_url(raw["SMTP_URL"]),
+            mail_from=raw["MAIL_FROM"],
         )
 
     @property
@@ -249,7 +306,63 @@ class Settings:
             **dict(self.chatwoot),
             "ACTION_SERVER_TOKEN": self.action_server_token,
             "RASA_CORS_ORIGINS": ",".join(self.rasa_cors_origins),
+            "SESSION_SECRET": self.session_secret,
+            "IDENTITY_SECRET": self.identity_secret,
+            "DEMO_SIGN_IN": "true" if self.demo_sign_in else "false",
+            "CHAT_MESSAGES_PER_MINUTE": str(self.chat_messages_per_minute),
+            "CHAT_SESSIONS_PER_HOUR": str(self.chat_sessions_per_hour),
+            "SMTP_URL": self.smtp_url,
+            "MAIL_FROM": self.mail_from,
         }
+
+
+def kept_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in DATA_DIR/secrets/<name> (mode 0600), made on first use, so
+    chat sessions and identity tokens outlive a restart."""
+    folder = data_dir / "secrets"
+    path = folder / name
+    try:
+        if path.is_file():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        value = secrets.token_urlsafe(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(value + "\n")
+        return value
+    except OSError as e:
+        raise ConfigurationError(
+            f"Cannot keep the generated secret in {path}: {e}. Make DATA_DIR writable, or "
+            f"set {name.upper()} yourself."
+        ) from None
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigurationError(f"{name}={value!r} is not true or false.")
+
+
+def _smtp_url(value: str) -> str:
+    url = value.strip()
+    if url and not re.fullmatch(r"smtps?://[^/\s]+(:\d+)?/?", url):
+        raise ConfigurationError(
+            "SMTP_URL is not a mail server address: write smtp://host:587 (STARTTLS when "
+            "offered) or smtps://user:password@host:465, or leave it empty for the outbox."
+        )
+    return url
+
+
+def _positive(name: str, raw: Mapping[str, str]) -> int:
+    value = _integer(name, raw[name])
+    if value < 1:
+        raise ConfigurationError(f"{name}={raw[name]!r} must be a positive whole number.")
+    return value
 
 
 def _integer(name: str, value: str) -> int:

@@ -115,7 +115,10 @@ class Handoff:
         return max(0.0, end - self.created_at)
 
     def as_dict(self, now: float | None = None) -> dict[str, Any]:
+        """Everything the console shows of one conversation to whoever may open it: no
+        customer key (the channel's id of the customer is not an agent's business)."""
         data = asdict(self)
+        data.pop("customer_key", None)
         data["waited_seconds"] = round(self.waited_seconds(now), 1)
         data["over_target"] = data["waited_seconds"] > self.wait_target_seconds
         return data
@@ -125,7 +128,6 @@ class Handoff:
         waited = round(self.waited_seconds(now), 1)
         return {
             "id": self.id,
-            "conversation_id": self.conversation_id,
             "customer_name": self.customer_name,
             "queue": self.queue,
             "priority": self.priority,

@@ -101,15 +101,31 @@ def postgres_admin_url() -> str:
 
 # --- Running servers ----------------------------------------------------------------
 class RestChat:
-    """One customer talking to the Rasa REST channel."""
+    """One customer talking to the Rasa REST channel, with the session token of its
+    conversation (minted with the stack's SESSION_SECRET, as POST /webhooks/rest/session
+    would) and, for `signed_in_as`, an identity token as the company's website signs it."""
 
-    def __init__(self, rasa_url: str, sender: str, metadata: dict | None = None) -> None:
+    def __init__(
+        self,
+        settings,
+        sender: str,
+        metadata: dict | None = None,
+        *,
+        signed_in_as: str | None = None,
+    ) -> None:
         import httpx
 
-        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        from core.tokens import IdentityTokens, SessionTokens
+
+        self.url = f"{settings.rasa_url}/webhooks/rest/webhook"
+        self.settings = settings
         self.sender = sender
-        self.metadata = metadata or {}
-        self.client = httpx.Client(timeout=60.0)
+        self.metadata = dict(metadata or {})
+        if signed_in_as is not None:
+            token = IdentityTokens(settings.identity_secret).issue(signed_in_as)
+            self.metadata["identity_token"] = token
+        _, self.token = SessionTokens(settings.session_secret).issue(sender)
+        self.client = httpx.Client(timeout=60.0, headers={"Authorization": f"Bearer {self.token}"})
 
     def send(self, text: str) -> list[dict]:
         reply = self.client.post(
@@ -121,6 +137,46 @@ class RestChat:
     def say(self, text: str) -> str:
         """Send `text`; return every bot text of the reply joined by newlines."""
         return "\n".join(m.get("text", "") for m in self.send(text) if m.get("text"))
+
+    def say_code(self) -> str:
+        """Type the one-time code of the latest e-mail in the stack's outbox."""
+        return self.say(latest_code(self.settings))
+
+
+def latest_code(settings) -> str:
+    """The one-time code of the latest e-mail the stack wrote to DATA_DIR/outbox."""
+    from bot.mail import outbox_messages
+    from bot.verification import code_in
+
+    messages = outbox_messages(settings.data_dir / "outbox")
+    assert messages, "no e-mail was sent"
+    code = code_in(messages[-1])
+    assert code, messages[-1].as_string()
+    return code
+
+
+def page_session_id(page, settings) -> str:
+    """The conversation id of the web chat open in `page` (from its session token)."""
+    from core.tokens import SessionTokens
+
+    token = page.evaluate("localStorage.getItem('bb_session_token')")
+    session_id = SessionTokens(settings.session_secret).session_of(token)
+    assert session_id, "the page holds no valid session token"
+    return session_id
+
+
+def open_handoff_id(stack, conversation_id: str) -> int:
+    """The open handoff of a conversation, from the queue's database (the console shows
+    agents no conversation ids)."""
+    from routing.queue import HandoffQueue
+
+    queue = HandoffQueue(stack.settings.store_url)
+    try:
+        handoff = queue.open_for_conversation(conversation_id)
+    finally:
+        queue.close()
+    assert handoff is not None, f"{conversation_id} has no open handoff"
+    return handoff.id
 
 
 def tracker_of(stack, sender: str, include_events: str = "AFTER_RESTART") -> dict:
@@ -150,6 +206,9 @@ def stack_settings(tmp: Path, **overrides: str):
         "MODEL_DIR": str(PROJECT_ROOT / "models"),
         "RASA_API_TOKEN": "test-token-for-the-rasa-http-api",  # 32 bytes: an HS256 key
         "LOG_LEVEL": "INFO",
+        # Every test talks from 127.0.0.1: the per-address limits would be the suite's.
+        "CHAT_MESSAGES_PER_MINUTE": "1000000",
+        "CHAT_SESSIONS_PER_HOUR": "1000000",
         **overrides,
     }
     return Settings.load(environ=env, dotenv=tmp / "no.env")
@@ -183,7 +242,7 @@ def chat(stack, request: pytest.FixtureRequest):
     import uuid
 
     ident = uuid.uuid4().hex[:12]
-    return RestChat(stack.settings.rasa_url, f"test-{ident}", {"customer_id": f"cust-{ident}"})
+    return RestChat(stack.settings, f"test-{ident}")
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

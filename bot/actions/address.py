@@ -15,6 +15,7 @@ from bot.actions.base import (
     customer_key,
     get_store,
     request_done,
+    unproven,
 )
 from bot.store.models import CASE_ADDRESS_CHANGE, DELIVERED, OUT_FOR_DELIVERY, SHIPPED
 from core.constants import ACTION_CHANGE_ADDRESS, FORM_ADDRESS, SLOT_NEW_ADDRESS, SLOT_ORDER_NUMBER
@@ -44,6 +45,9 @@ class ActionChangeAddress(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        refused = unproven(dispatcher, tracker)
+        if refused is not None:
+            return refused
         store = get_store()
         number = tracker.get_slot(SLOT_ORDER_NUMBER) or ""
         address = tracker.get_slot(SLOT_NEW_ADDRESS) or ""

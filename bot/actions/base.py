@@ -13,7 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.errors import StoreError
+from bot.mail import mailer_for
 from bot.store import Customer, SupportStore
+from bot.store.models import CODE_EXPIRED, CODE_LOCKED, CODE_NONE, CODE_OK, CODE_WRONG
+from bot.verification import OneTimeCodes
 from core.constants import (
     INTENT_REQUEST_HUMAN,
     REQUESTED_SLOT,
@@ -31,14 +34,34 @@ from core.constants import (
     SLOT_REFUND_REASON,
     SLOT_REQUEST_TYPE,
     SLOT_TONE,
+    SLOT_VERIFICATION_CODE,
+    SLOT_VERIFIED_BY,
     SLOT_WELCOME_BACK,
+    STRONG_VERIFICATION,
     TONE_EMPATHETIC,
+    VERIFIED_BY_CODE,
+    VERIFIED_BY_EMAIL,
 )
 from core.conversation import Conversation
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# Six digits, also typed as "123 456"; not part of a longer number.
+CODE_PATTERN = re.compile(r"(?<!\d)\d{3} ?\d{3}(?!\d)")
+RESEND_PATTERN = re.compile(
+    r"\b(resend|again|another|new code|didn'?t (get|receive|come)|not (got|received)|no code)",
+    re.IGNORECASE,
+)
+CODE_VERIFIED = "verified"
+CODE_REPLIES = {
+    CODE_WRONG: "That code doesn't match — please check the e-mail and try again "
+    "({left} tries left).",
+    CODE_LOCKED: "That code didn't match too many times, so it no longer works. I'll send "
+    "you a new one.",
+    CODE_EXPIRED: "That code has expired — they work for 10 minutes. I'll send you a new one.",
+    CODE_NONE: "Let me send you a code first.",
+}
 EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 DIGITS_PATTERN = re.compile(r"\d+")
 
@@ -59,6 +82,7 @@ STORE_UNAVAILABLE = (
 )
 
 _store: SupportStore | None = None
+_codes: OneTimeCodes | None = None
 
 
 def get_store() -> SupportStore:
@@ -71,8 +95,29 @@ def get_store() -> SupportStore:
 
 def set_store(store: SupportStore | None) -> None:
     """Replace the process-wide store (tests)."""
-    global _store
+    global _store, _codes
     _store = store
+    _codes = None
+
+
+def get_codes() -> OneTimeCodes:
+    """The process-wide one-time codes, over the store and the configured mailer."""
+    global _codes
+    if _codes is None:
+        _codes = OneTimeCodes(get_store(), mailer_for(Settings.load()))
+    return _codes
+
+
+def set_codes(codes: OneTimeCodes | None) -> None:
+    """Replace the process-wide one-time codes (tests)."""
+    global _codes
+    _codes = codes
+
+
+def strongly_verified(tracker: Tracker) -> bool:
+    """Whether the customer proved who they are well enough to change their account: a
+    signed identity from the website, or a one-time code (never an e-mail alone)."""
+    return tracker.get_slot(SLOT_VERIFIED_BY) in STRONG_VERIFICATION
 
 
 def customer_key(tracker: Tracker) -> str:
@@ -82,6 +127,23 @@ def customer_key(tracker: Tracker) -> str:
 def verified_customer(tracker: Tracker) -> Customer | None:
     customer_id = tracker.get_slot(SLOT_CUSTOMER_ID)
     return get_store().get_customer(customer_id) if customer_id else None
+
+
+NOT_PROVEN = (
+    "Before I change anything on your account I need to confirm it's you, and I couldn't "
+    "yet. Let's start again, or I can get a person to help."
+)
+
+
+def unproven(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """For actions that change an account, cancel or refund: the events that end the
+    request when the customer has not proven who they are (a signed identity or a
+    one-time code), else None. The forms ask for the code; this is the last line."""
+    if strongly_verified(tracker):
+        return None
+    logger.warning("an account change without strong verification refused")
+    dispatcher.utter_message(text=NOT_PROVEN)
+    return request_done()
 
 
 def previous_value(tracker: Tracker, slot: str) -> Any:
@@ -186,8 +248,16 @@ class VerifiedFormValidation(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
+        """A known customer is not asked for the e-mail again; a form that changes the
+        account also asks for a one-time code, unless the customer proved who they are
+        already (signed in by the website, or a code earlier)."""
         slots = list(domain_slots)
-        if tracker.get_slot(SLOT_CUSTOMER_ID) and SLOT_EMAIL in slots:
+        known = bool(tracker.get_slot(SLOT_CUSTOMER_ID))
+        if SLOT_VERIFICATION_CODE in slots and strongly_verified(tracker):
+            slots.remove(SLOT_VERIFICATION_CODE)
+        elif SLOT_VERIFICATION_CODE in slots:
+            known = known and bool(tracker.get_slot(SLOT_EMAIL))
+        if known and SLOT_EMAIL in slots:
             slots.remove(SLOT_EMAIL)
         return slots
 
@@ -256,13 +326,43 @@ class VerifiedFormValidation(FormValidationAction):
                         "check it, or use the email you signed up with?"
                     )
                     return {SLOT_EMAIL: None}
-            store.link_identity(customer_key(tracker), customer.id)
         except StoreError:
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
             return {SLOT_EMAIL: None}
+        # Matching an e-mail reads an order's status; changing anything takes a code
+        # (the form's verification_code question sends it to the address on file).
         return {
             SLOT_EMAIL: email,
             SLOT_CUSTOMER_ID: customer.id,
             SLOT_CUSTOMER_NAME: customer.name,
             SLOT_CUSTOMER_TIER: customer.tier,
+            SLOT_VERIFIED_BY: tracker.get_slot(SLOT_VERIFIED_BY) or VERIFIED_BY_EMAIL,
         }
+
+    def validate_verification_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        found = CODE_PATTERN.search(text)
+        codes = get_codes()
+        key = customer_key(tracker)
+        try:
+            if found is None:
+                if RESEND_PATTERN.search(text):
+                    codes.void(key)  # the question sends a new one
+                    dispatcher.utter_message(text="No problem — here's a new code.")
+                else:
+                    dispatcher.utter_message(
+                        text="The code has 6 digits, like 123456 — it's in the e-mail I just "
+                        'sent. Type it here, or say "send it again".'
+                    )
+                return {SLOT_VERIFICATION_CODE: None}
+            check = codes.check(key, found.group(0).replace(" ", ""))
+            if check.outcome == CODE_OK and check.customer_id is not None:
+                get_store().link_identity(key, check.customer_id)
+                return {SLOT_VERIFICATION_CODE: CODE_VERIFIED, SLOT_VERIFIED_BY: VERIFIED_BY_CODE}
+        except StoreError:
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            return {SLOT_VERIFICATION_CODE: None}
+        dispatcher.utter_message(text=CODE_REPLIES[check.outcome].format(left=check.attempts_left))
+        return {SLOT_VERIFICATION_CODE: None}

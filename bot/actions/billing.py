@@ -15,6 +15,7 @@ from bot.actions.base import (
     customer_key,
     get_store,
     request_done,
+    unproven,
     verified_customer,
 )
 from bot.store.models import CASE_DOUBLE_CHARGE, CASE_UNKNOWN_CHARGE
@@ -41,6 +42,9 @@ class ActionCheckBilling(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        refused = unproven(dispatcher, tracker)
+        if refused is not None:
+            return refused
         store = get_store()
         customer = verified_customer(tracker)
         if customer is None:

@@ -12,6 +12,8 @@ asking something else works at any question through the form-interruption rules.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,6 +21,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.actions.base import customer_key, get_codes, verified_customer
+from bot.errors import MailError, StoreError
+from bot.support import mask_email
 from core.constants import (
     INTENT_REQUEST_HUMAN,
     SLOT_EMAIL,
@@ -29,9 +34,11 @@ from core.constants import (
     SLOT_REFUND_REASON,
     SLOT_REQUEST_TYPE,
     SLOT_TONE,
+    SLOT_VERIFICATION_CODE,
     TONE_EMPATHETIC,
 )
 
+logger = logging.getLogger(__name__)
 PERSON_BUTTON = {"title": "Talk to a person", "payload": f"/{INTENT_REQUEST_HUMAN}"}
 
 
@@ -144,3 +151,42 @@ class ActionAskNewAddress(AskQuestion, Action):
 
 class ActionAskPlan(AskQuestion, Action):
     slot = SLOT_PLAN
+
+
+class ActionAskVerificationCode(Action):
+    """`action_ask_verification_code`: send a one-time code to the e-mail on file (unless
+    one is still waiting to be typed) and ask for it."""
+
+    def name(self) -> str:
+        return f"action_ask_{SLOT_VERIFICATION_CODE}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        customer = verified_customer(tracker)
+        if customer is None:  # the e-mail question comes first; this is a safety net
+            dispatcher.utter_message(**QUESTIONS[SLOT_EMAIL].message(tracker))
+            return []
+        codes, key = get_codes(), customer_key(tracker)
+        where = mask_email(customer.email)
+        try:
+            if await asyncio.to_thread(codes.pending, key) is not None:
+                text = f"Please type the 6-digit code I sent to {where}."
+            else:
+                sent = await asyncio.to_thread(codes.send, key, customer)
+                text = (
+                    f"To keep your account safe, I've sent a 6-digit code to {where}. Type it "
+                    "here — it works for 10 minutes."
+                    if sent.sent
+                    else "I've already sent you three codes this hour, so I can't send "
+                    "another yet. Please use the latest one, try again later, or talk to "
+                    "a person."
+                )
+        except (MailError, StoreError):
+            logger.exception("the one-time code could not be sent")
+            text = (
+                "Sorry — I couldn't send you a code just now. Please try again in a few "
+                "minutes, or talk to a person."
+            )
+        dispatcher.utter_message(text=text, buttons=[PERSON_BUTTON])
+        return []

@@ -15,6 +15,7 @@ from bot.actions.base import (
     customer_key,
     get_store,
     request_done,
+    unproven,
 )
 from bot.store.models import CASE_REFUND, CASE_RETURN
 from bot.support import decide_return, return_confirmation
@@ -49,6 +50,9 @@ class ActionSubmitReturn(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        refused = unproven(dispatcher, tracker)
+        if refused is not None:
+            return refused
         store = get_store()
         order = store.get_order(tracker.get_slot(SLOT_ORDER_NUMBER) or "")
         if order is None:

@@ -33,20 +33,31 @@ from core.constants import (
     INTENT_AFFIRM,
     INTENT_DENY,
     METADATA_CUSTOMER_ID,
+    METADATA_IDENTITY_VERIFIED,
     SESSION_STARTED_METADATA,
     SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_KEY,
     SLOT_CUSTOMER_NAME,
     SLOT_CUSTOMER_TIER,
+    SLOT_EMAIL,
     SLOT_HANDOFF_STATUS,
     SLOT_OPEN_CASE_ID,
     SLOT_ORDER_NUMBER,
+    SLOT_VERIFIED_BY,
     SLOT_WELCOME_BACK,
+    VERIFIED_BY_CODE,
+    VERIFIED_BY_IDENTITY,
 )
 from routing.handoff import SILENT_STATUSES
 
 logger = logging.getLogger(__name__)
+
+# Customer keys of customers the website signed in: "signed-in:C1001".
+SIGNED_IN_KEY_PREFIX = "signed-in:"
+IDENTITY_SLOTS = frozenset(
+    {SLOT_CUSTOMER_ID, SLOT_CUSTOMER_NAME, SLOT_CUSTOMER_TIER, SLOT_EMAIL, SLOT_VERIFIED_BY}
+)
 
 
 class ActionSessionStart(Action):
@@ -62,27 +73,43 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         metadata = tracker.get_slot(SESSION_STARTED_METADATA) or {}
-        key = str(
-            (metadata.get(METADATA_CUSTOMER_ID) if isinstance(metadata, dict) else None)
-            or tracker.get_slot(SLOT_CUSTOMER_KEY)
-            or tracker.sender_id
-        )
+        signed_in = signed_in_customer_id(metadata)
+        previous_key = tracker.get_slot(SLOT_CUSTOMER_KEY)
+        if signed_in is not None:
+            key = SIGNED_IN_KEY_PREFIX + signed_in
+        elif previous_key and not str(previous_key).startswith(SIGNED_IN_KEY_PREFIX):
+            key = str(previous_key)  # an anonymous customer, maybe verified by e-mail code
+        else:
+            key = tracker.sender_id  # signed out since: anonymous again
         events: list[EventType] = [SessionStarted()]
-        # Carry over only the customer's identity; a request of the last session is
-        # remembered as a case in the store instead of half-filled slots.
+        # Carry over the customer's identity while it is the same customer; a request of
+        # the last session is remembered as a case in the store instead of half-filled
+        # slots.
         for slot in CARRY_OVER_SLOTS:
             value = tracker.get_slot(slot)
-            if value is not None and slot != SLOT_CUSTOMER_KEY:
+            same_customer = key == previous_key or slot not in IDENTITY_SLOTS
+            if value is not None and slot != SLOT_CUSTOMER_KEY and same_customer:
                 events.append(SlotSet(slot, value))
         events.append(SlotSet(SLOT_CUSTOMER_KEY, key))
         try:
             store = get_store()
-            customer = store.customer_for_key(key)
+            if signed_in is not None:
+                customer = store.get_customer(signed_in)
+                if customer is None:
+                    logger.warning(
+                        "session start: signed-in customer %s is not in the store", signed_in
+                    )
+            else:
+                customer = store.customer_for_key(key)
             if customer is not None:
+                # A link of a conversation to a customer is made only after a one-time
+                # code matched (bot.actions.base.validate_verification_code).
+                proof = VERIFIED_BY_IDENTITY if signed_in is not None else VERIFIED_BY_CODE
                 events += [
                     SlotSet(SLOT_CUSTOMER_ID, customer.id),
                     SlotSet(SLOT_CUSTOMER_NAME, customer.name),
                     SlotSet(SLOT_CUSTOMER_TIER, customer.tier),
+                    SlotSet(SLOT_VERIFIED_BY, proof),
                 ]
             events.append(
                 SlotSet(
@@ -98,6 +125,17 @@ class ActionSessionStart(Action):
         events.append(SlotSet(SLOT_OPEN_CASE_ID, case.id if case is not None else None))
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+def signed_in_customer_id(metadata: object) -> str | None:
+    """The customer the channel verified from the website's identity token, if any.
+
+    The channels drop `customer_id` and `identity_verified` from what clients send and set
+    them only from a valid token (bot/channels/trust.py); both must be there."""
+    if not isinstance(metadata, dict) or metadata.get(METADATA_IDENTITY_VERIFIED) is not True:
+        return None
+    customer_id = metadata.get(METADATA_CUSTOMER_ID)
+    return customer_id if isinstance(customer_id, str) and customer_id else None
 
 
 class ActionGreet(SupportAction):

@@ -13,6 +13,7 @@ from bot.actions.base import (
     VerifiedFormValidation,
     get_store,
     request_done,
+    unproven,
     verified_customer,
 )
 from bot.support import cancellation_outcome, plan_name
@@ -108,6 +109,9 @@ class ActionCancelSubscription(SupportAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        refused = unproven(dispatcher, tracker)
+        if refused is not None:
+            return refused
         store = get_store()
         customer = verified_customer(tracker)
         plan = tracker.get_slot(SLOT_PLAN)

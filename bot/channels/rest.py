@@ -7,6 +7,11 @@ JSON error `{"error": code, "message": explanation}` instead of a 500 or a silen
 Messages to one conversation that arrive while its previous turn runs are answered
 together, as one turn (`bot.channels.coalescer`): each of those requests gets that
 turn's reply.
+
+A conversation belongs to its session (`bot.channels.trust`): `POST
+/webhooks/rest/session` answers `{"session_id": ..., "token": ...}`, and every message
+carries `Authorization: Bearer <token>`; its `sender` is that session id (or left out).
+Identity comes only from `metadata.identity_token`, signed by the company's website.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.coalescer import MessageCoalescer
 from bot.channels.guard import MessageGuard, Rejection
+from bot.channels.trust import ChannelTrust, bearer
 from core.json_body import JSONBodyError, read_json
 
 logger = logging.getLogger(__name__)
@@ -34,14 +40,26 @@ EXAMPLE_BODY = '{"sender": "customer-42", "message": "hi"}'
 class SupportRestInput(RestInput):
     """REST input channel that validates content type, JSON, sender, text and metadata."""
 
-    def __init__(self, guard: MessageGuard | None = None) -> None:
+    def __init__(
+        self, guard: MessageGuard | None = None, trust: ChannelTrust | None = None
+    ) -> None:
         self.guard = guard or MessageGuard()
+        self._trust = trust
+
+    @property
+    def trust(self) -> ChannelTrust:
+        if self._trust is None:
+            self._trust = ChannelTrust.from_settings()
+        return self._trust
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
     def parse(self, request: Request) -> tuple[dict[str, Any] | None, Rejection | None]:
+        session_id = self.trust.sessions.session_of(bearer(request.headers.get("authorization")))
+        if session_id is None:
+            return None, MISSING_SESSION
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
         if content_type != "application/json":
             return None, Rejection(
@@ -69,11 +87,17 @@ class SupportRestInput(RestInput):
                 f"The JSON body must be an object, got {type(body).__name__}.",
                 "",
             )
+        body.setdefault("sender", session_id)
         rejection = (
             self.guard.check_sender(body.get("sender"))
             or self.guard.check_text(body.get("message"))
             or self.guard.check_metadata(body.get("metadata"))
         )
+        if rejection is None and body["sender"] != session_id:
+            rejection = NOT_YOUR_CONVERSATION
+        if rejection is None:
+            rejection = self.trust.check_rate(client_address(request), session_id)
+        body["metadata"] = self.trust.vouched(body.get("metadata"))
         return body, rejection
 
     def input_channel_of(self, body: dict[str, Any]) -> str:
@@ -88,6 +112,14 @@ class SupportRestInput(RestInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/session", methods=["POST"])
+        async def new_session(request: Request) -> HTTPResponse:
+            issued = self.trust.new_session(client_address(request))
+            if isinstance(issued, Rejection):
+                return response.json(issued.as_json(), status=issued.status)
+            session_id, token = issued
+            return response.json({"session_id": session_id, "token": token})
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -128,3 +160,26 @@ class SupportRestInput(RestInput):
             return response.json(output.messages)
 
         return webhook
+
+
+def client_address(request: Request) -> str:
+    """The client's address: Sanic's forwarded address when a proxy is configured
+    (FORWARDED_SECRET, REAL_IP_HEADER or PROXIES_COUNT), else the socket's peer."""
+    return str(request.remote_addr or request.ip or "unknown")
+
+
+MISSING_SESSION = Rejection(
+    401,
+    "missing_session_token",
+    "Each message needs `Authorization: Bearer <token>` for its conversation: "
+    'POST /webhooks/rest/session answers {"session_id": ..., "token": ...}; send '
+    'the session id as "sender" (or leave it out) and the token with every message.',
+    "",
+)
+NOT_YOUR_CONVERSATION = Rejection(
+    403,
+    "wrong_conversation",
+    'The "sender" is not the conversation this session token was issued for; leave '
+    '"sender" out, or send the session id the token came with.',
+    "",
+)

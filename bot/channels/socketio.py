@@ -11,16 +11,18 @@ channel. Same events and payloads as Rasa's `socketio` channel; what differs:
 - Messages that arrive while the conversation's previous turn runs are answered
   together, as one turn (`bot.channels.coalescer`).
 - A closed websocket ends its request quietly (see `EngineIOBlueprint`).
+- A socket connects only with a session token (`auth: {token}`, issued by the web
+  front's `POST /api/chat/session`) and is bound to that token's conversation:
+  `session_request` confirms it whatever id the client asks for, and messages go to it.
+  Identity metadata counts only from a signed identity token (`bot.channels.trust`).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import rasa.core.channels.channel
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic, response
@@ -30,6 +32,8 @@ from socketio import AsyncServer
 
 from bot.channels.coalescer import MessageCoalescer
 from bot.channels.guard import MessageGuard, Rejection, has_content
+from bot.channels.rest import client_address
+from bot.channels.trust import ChannelTrust
 from core.constants import INTENT_GREET
 from core.json_body import JSONBodyError, read_json
 
@@ -110,6 +114,7 @@ class SupportSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         guard = getattr(self, "guard", None) or MessageGuard()
+        trust = getattr(self, "trust", None) or ChannelTrust.from_settings()
         # Rasa's workaround for other origins (python-socketio#205): CORS is left to Sanic.
         sio = SupportSocketServer(
             async_mode="sanic",
@@ -122,6 +127,8 @@ class SupportSocketIOInput(SocketIOInput):
         turns = MessageCoalescer(on_new_message, max_chars=guard.max_chars)
         # Sockets that sent a user_uttered since their last session_request.
         spoken: set[str] = set()
+        # Each socket's conversation (from its session token) and client address.
+        bound: dict[str, tuple[str, str]] = {}
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -129,24 +136,26 @@ class SupportSocketIOInput(SocketIOInput):
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict, auth: Any) -> bool:
-            if not self.jwt_key:
-                return True
             token = auth.get("token") if isinstance(auth, dict) else None
-            return bool(
-                token
-                and rasa.core.channels.channel.decode_bearer_token(
-                    token, self.jwt_key, self.jwt_algorithm
-                )
-            )
+            session_id = trust.sessions.session_of(token)
+            if session_id is None:
+                logger.info("socketio: a connection without a valid session token refused")
+                return False
+            request = environ.get("sanic.request")
+            address = client_address(request) if request is not None else "unknown"
+            bound[sid] = (session_id, address)
+            return True
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: str) -> None:
             spoken.discard(sid)
+            bound.pop(sid, None)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if guard.check_sender(requested) is None else uuid.uuid4().hex
+            if sid not in bound:
+                return
+            session_id = bound[sid][0]  # the token's conversation, whatever was asked
             if self.session_persistence:
                 sio.enter_room(sid, session_id)
             spoken.discard(sid)
@@ -161,11 +170,9 @@ class SupportSocketIOInput(SocketIOInput):
             if not isinstance(data, dict):
                 await reply(sid, None)
                 return
-            sender = data.get("session_id") if self.session_persistence else sid
-            if not isinstance(sender, str) or guard.check_sender(sender) is not None:
-                logger.warning("socketio: a message from %s without a valid session_id", sid)
-                await reply(sid, None)
-                return
+            if sid not in bound:
+                return  # not connected with a session token (cannot happen after connect)
+            sender, address = bound[sid]
             text = data.get("message")
             first = sid not in spoken
             spoken.add(sid)
@@ -173,6 +180,8 @@ class SupportSocketIOInput(SocketIOInput):
                 text = GREET_PAYLOAD  # a widget opened without an initPayload
             metadata, rejection = read_metadata(data.get(self.metadata_key, {}))
             rejection = rejection or guard.check_text(text) or guard.check_metadata(metadata)
+            rejection = rejection or trust.check_rate(address, sender)
+            metadata = trust.vouched(metadata)
             if rejection is not None or not isinstance(text, str):
                 await reply(sender, rejection)
                 return

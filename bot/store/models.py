@@ -156,3 +156,25 @@ class Case:
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+
+# Outcomes of checking a one-time code (SupportStore.check_code).
+CODE_OK = "ok"
+CODE_WRONG = "wrong"  # attempts left
+CODE_LOCKED = "locked"  # too many wrong attempts: the code no longer works
+CODE_EXPIRED = "expired"
+CODE_NONE = "none"  # no code was sent to this conversation, or it was used up
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    outcome: str
+    customer_id: str | None = None
+    attempts_left: int = 0
+
+
+@dataclass(frozen=True)
+class PendingCode:
+    customer_id: str
+    expires_at: datetime
+    attempts_left: int

@@ -38,6 +38,22 @@ identities = Table(
     Column("linked_at", DateTime, nullable=False),
 )
 
+# One-time codes sent to the e-mail on file, so an anonymous customer can prove who
+# they are before anything on their account changes. Only a salted hash is kept.
+verification_codes = Table(
+    "verification_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_key", String(200), nullable=False, index=True),
+    Column("customer_id", String(16), ForeignKey("customers.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", DateTime),
+)
+
 orders = Table(
     "orders",
     metadata,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -17,13 +20,20 @@ from bot.errors import StoreError
 from bot.store import schema
 from bot.store.models import (
     CANCELLED,
+    CODE_EXPIRED,
+    CODE_LOCKED,
+    CODE_NONE,
+    CODE_OK,
+    CODE_WRONG,
     DELIVERED,
     PROCESSING,
     Case,
+    CodeCheck,
     Customer,
     Order,
     OrderItem,
     Payment,
+    PendingCode,
     ReturnRequest,
     Subscription,
 )
@@ -118,6 +128,14 @@ class SupportStore:
             ).first()
         return _customer(row) if row else None
 
+    def customers(self, limit: int = 50) -> list[Customer]:
+        """The first `limit` customers by id (the demo sign-in page lists them)."""
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.customers).order_by(schema.customers.c.id).limit(limit)
+            ).all()
+        return [_customer(row) for row in rows]
+
     def find_customer_by_email(self, email: str) -> Customer | None:
         with self._begin() as c:
             row = c.execute(
@@ -157,6 +175,98 @@ class SupportStore:
                     .where(schema.identities.c.customer_key == customer_key)
                     .values(customer_id=customer_id, linked_at=now)
                 )
+
+    # -- one-time codes -------------------------------------------------------------------
+    def create_code(
+        self, customer_key: str, customer_id: str, code: str, lifetime: timedelta
+    ) -> None:
+        """Keep a new code for the conversation `customer_key` (its salted hash only);
+        earlier unused codes of that conversation stop working."""
+        now = datetime.utcnow()
+        salt = secrets.token_hex(16)
+        codes = schema.verification_codes
+        with self._begin() as c:
+            c.execute(
+                update(codes)
+                .where(codes.c.customer_key == customer_key, codes.c.used_at.is_(None))
+                .values(used_at=now)
+            )
+            c.execute(
+                insert(codes).values(
+                    customer_key=customer_key,
+                    customer_id=customer_id,
+                    code_hash=_code_hash(code, salt),
+                    salt=salt,
+                    created_at=now,
+                    expires_at=now + lifetime,
+                    attempts=0,
+                    used_at=None,
+                )
+            )
+
+    def void_codes(self, customer_key: str) -> None:
+        codes = schema.verification_codes
+        with self._begin() as c:
+            c.execute(
+                update(codes)
+                .where(codes.c.customer_key == customer_key, codes.c.used_at.is_(None))
+                .values(used_at=datetime.utcnow())
+            )
+
+    def codes_sent_since(self, customer_key: str, since: datetime) -> int:
+        codes = schema.verification_codes
+        with self._begin() as c:
+            return int(
+                c.execute(
+                    select(func.count())
+                    .select_from(codes)
+                    .where(codes.c.customer_key == customer_key, codes.c.created_at >= since)
+                ).scalar()
+                or 0
+            )
+
+    def pending_code(self, customer_key: str, max_attempts: int) -> PendingCode | None:
+        """The conversation's code still waiting to be typed: unused, unexpired, with
+        attempts left."""
+        codes = schema.verification_codes
+        with self._begin() as c:
+            row = c.execute(
+                select(codes)
+                .where(
+                    codes.c.customer_key == customer_key,
+                    codes.c.used_at.is_(None),
+                    codes.c.expires_at > datetime.utcnow(),
+                    codes.c.attempts < max_attempts,
+                )
+                .order_by(codes.c.id.desc())
+            ).first()
+        if row is None:
+            return None
+        return PendingCode(row.customer_id, row.expires_at, max_attempts - row.attempts)
+
+    def check_code(self, customer_key: str, code: str, max_attempts: int) -> CodeCheck:
+        """Compare `code` with the conversation's pending code; a match uses it up, a
+        miss costs an attempt."""
+        codes = schema.verification_codes
+        now = datetime.utcnow()
+        with self._begin() as c:
+            row = c.execute(
+                select(codes)
+                .where(codes.c.customer_key == customer_key, codes.c.used_at.is_(None))
+                .order_by(codes.c.id.desc())
+            ).first()
+            if row is None:
+                return CodeCheck(CODE_NONE)
+            if row.expires_at <= now or row.attempts >= max_attempts:
+                c.execute(update(codes).where(codes.c.id == row.id).values(used_at=now))
+                return CodeCheck(CODE_EXPIRED if row.expires_at <= now else CODE_LOCKED)
+            if hmac.compare_digest(_code_hash(code, row.salt), row.code_hash):
+                c.execute(update(codes).where(codes.c.id == row.id).values(used_at=now))
+                return CodeCheck(CODE_OK, customer_id=row.customer_id)
+            attempts = row.attempts + 1
+            c.execute(update(codes).where(codes.c.id == row.id).values(attempts=attempts))
+        left = max_attempts - attempts
+        return CodeCheck(CODE_WRONG if left > 0 else CODE_LOCKED, attempts_left=left)
 
     def set_account_status(self, customer_id: str, status: str, event_kind: str) -> None:
         with self._begin() as c:
@@ -460,3 +570,7 @@ def _order(row: Any) -> Order:
 
 
 __all__ = ["DELIVERED", "SupportStore", "is_order_number"]
+
+
+def _code_hash(code: str, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()

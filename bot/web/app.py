@@ -14,15 +14,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from bot.web.chat import ChatFront
 from bot.web.console import Console
-from bot.web.rasa_client import RasaConversations, RasaUnavailable
+from bot.web.rasa_client import RasaConversations
 from bot.web.security import WebGuard, WebPolicy
-from core.conversation import Conversation
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
 from routing.accounts import Accounts
@@ -64,21 +64,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         public_url=str(getattr(settings, "public_url", "") or ""),
     )
 
-    def client_config() -> dict[str, Any]:
-        return {
-            "rasa_port": settings.rasa_port,
-            "rasa_host": settings.public_host or None,
-            "socket_path": "/socket.io",
-            "max_message_chars": settings.max_message_chars,
-        }
-
-    async def chat_page(request: Request) -> HTMLResponse:
-        html = templates.get_template("chat.html").render(config=client_config())
-        return HTMLResponse(html)
-
-    async def chat_config(request: Request) -> JSONResponse:
-        return JSONResponse(client_config())
-
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -96,21 +81,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return FileResponse(path, media_type="application/javascript")
 
-    async def conversation_messages(request: Request) -> JSONResponse:
-        """The messages of one web chat conversation, so a reloaded page shows them."""
-        session_id = request.path_params["session_id"]
-        if not (8 <= len(session_id) <= 64 and session_id.isalnum()):
-            return error_response(
-                400, "invalid_session_id", "Session ids are 8-64 letters or digits."
-            )
-        try:
-            tracker = await rasa.tracker(session_id)
-        except RasaUnavailable as e:
-            return error_response(503, "rasa_unavailable", str(e))
-        return JSONResponse(
-            {"messages": Conversation.from_events(tracker.get("events", [])).transcript()}
-        )
-
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return error_response(exc.status_code, "http_error", str(exc.detail))
@@ -122,21 +92,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "The web front failed on this request; DATA_DIR/logs/web.log says why.",
         )
 
-    console = Console(
-        settings,
-        HandoffQueue(settings.store_url),
-        Accounts(settings.store_url),
-        rasa,
-        lambda name, context: templates.get_template(name).render(**context),
-        policy=policy,
-    )
+    def render(name: str, context: dict[str, Any]) -> str:
+        return templates.get_template(name).render(**context)
+
+    queue, accounts = HandoffQueue(settings.store_url), Accounts(settings.store_url)
+    console = Console(settings, queue, accounts, rasa, render, policy=policy)
+    chat = ChatFront(settings, rasa, queue, accounts, render)
     routes = [
         *console.routes(),
-        Route("/", chat_page),
-        Route("/chat.json", chat_config),
+        *chat.routes(),
         Route("/health", health),
         Route("/vendor/{name}", vendor),
-        Route("/api/conversations/{session_id}/messages", conversation_messages),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = GuardedApp(

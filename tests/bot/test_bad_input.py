@@ -14,8 +14,9 @@ import pytest
 import socketio
 import yaml
 
-from bot.rasa_server import api_headers
+from bot.rasa_server import api_headers, session_headers
 from core.paths import PROJECT_ROOT
+from core.tokens import SessionTokens
 from tests.conftest import RestChat, run_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture
 def existing(stack) -> RestChat:
     """A conversation with history, to check nothing is lost or corrupted."""
-    chat = RestChat(stack.settings.rasa_url, f"keep-{uuid.uuid4().hex[:8]}", {})
+    chat = RestChat(stack.settings, f"keep-{uuid.uuid4().hex[:8]}", {})
     chat.say("hi")
     chat.say("where is my order?")
     return chat
@@ -52,8 +53,15 @@ def substitute(value, sender: str):
     return value
 
 
-def post(stack, **kwargs) -> httpx.Response:
-    return httpx.post(f"{stack.settings.rasa_url}/webhooks/rest/webhook", timeout=60, **kwargs)
+def post(stack, sender: str, **kwargs) -> httpx.Response:
+    """A raw REST request to conversation `sender`, with its session token."""
+    headers = {
+        **kwargs.pop("headers", {}),
+        **session_headers(stack.settings.session_secret, sender),
+    }
+    return httpx.post(
+        f"{stack.settings.rasa_url}/webhooks/rest/webhook", timeout=60, headers=headers, **kwargs
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,7 +87,7 @@ def post(stack, **kwargs) -> httpx.Response:
             "unsupported_media_type",
         ),
         ({"json": ["not", "an", "object"]}, 400, "invalid_body"),
-        ({"json": {"message": "hi"}}, 400, "missing_sender"),
+        ({"json": {"sender": "someone-else", "message": "hi"}}, 403, "wrong_conversation"),
         ({"json": {"sender": "", "message": "hi"}}, 400, "missing_sender"),
         ({"json": {"sender": "{sender}", "message": 42}}, 400, "invalid_message"),
         (
@@ -134,7 +142,7 @@ def test_malformed_requests_get_a_clear_4xx_and_lose_nothing(
     stack, existing: RestChat, request_kwargs: dict, status: int, code: str
 ) -> None:
     before = event_count(stack, existing.sender)
-    reply = post(stack, **substitute(request_kwargs, existing.sender))
+    reply = post(stack, existing.sender, **substitute(request_kwargs, existing.sender))
     assert reply.status_code == status
     body = reply.json()
     assert body["error"] == code
@@ -159,7 +167,7 @@ def test_emoji_only_message_gets_a_polite_reply(chat: RestChat) -> None:
 
 
 def test_unknown_sender_starts_a_new_conversation(stack) -> None:
-    chat = RestChat(stack.settings.rasa_url, f"never-seen-{uuid.uuid4().hex}", {})
+    chat = RestChat(stack.settings, f"never-seen-{uuid.uuid4().hex}", {})
     assert "What can I help you with" in chat.say("hello")
 
 
@@ -255,13 +263,12 @@ class SocketChat:
         self.client = socketio.AsyncClient()
         self.replies: asyncio.Queue[dict] = asyncio.Queue()
         self.confirmed = asyncio.Event()
-        self.session = uuid.uuid4().hex
-        self.customer = f"cust-{uuid.uuid4().hex[:12]}"
+        self.session, self.token = SessionTokens(stack.settings.session_secret).issue()
         self.client.on("bot_uttered", self.replies.put)
         self.client.on("session_confirm", lambda _session: self.confirmed.set())
 
     async def open(self) -> SocketChat:
-        await self.client.connect(self.url, transports=["websocket"])
+        await self.client.connect(self.url, transports=["websocket"], auth={"token": self.token})
         await self.client.emit("session_request", {"session_id": self.session})
         await asyncio.wait_for(self.confirmed.wait(), timeout=30)
         return self
@@ -274,7 +281,7 @@ class SocketChat:
             {
                 "message": message,
                 "session_id": self.session,
-                "customData": {"customer_id": self.customer},
+                "customData": {},
             }
         )
 
@@ -337,7 +344,7 @@ def test_socketio_packet_nested_10000_deep_gets_a_polite_reply(stack) -> None:
 def test_socketio_metadata_nested_too_deep_gets_a_polite_reply(stack) -> None:
     async def talk() -> str:
         chat = await SocketChat(stack).open()
-        metadata: dict = {"customer_id": chat.customer}
+        metadata: dict = {"note": "c"}
         for _ in range(40):
             metadata = {"nested": metadata}
         await chat.send({"message": "hi", "session_id": chat.session, "customData": metadata})
@@ -363,7 +370,7 @@ def test_browser_disconnects_log_nothing_at_error(stack) -> None:
     run_async(talk())
     # A full REST turn after the last disconnect: the server has long handled the close
     # (it logged the error at once) by the time this reply comes back.
-    RestChat(stack.settings.rasa_url, f"after-{uuid.uuid4().hex[:8]}", {}).say("hi")
+    RestChat(stack.settings, f"after-{uuid.uuid4().hex[:8]}", {}).say("hi")
     assert log.errors() == []
 
 
@@ -377,9 +384,7 @@ def test_an_empty_first_message_starts_the_conversation_with_a_greeting(stack, f
     # "I didn't receive any text".
     async def talk() -> tuple[SocketChat, list[str]]:
         chat = await SocketChat(stack).open()
-        await chat.send(
-            {**first, "session_id": chat.session, "customData": {"customer_id": chat.customer}}
-        )
+        await chat.send({**first, "session_id": chat.session, "customData": {}})
         replies = [await chat.reply()]
         await chat.say("")  # a second empty message is an empty message
         replies.append(await chat.reply())
@@ -410,7 +415,8 @@ def test_concurrent_messages_to_one_conversation_are_answered_within_seconds(sta
 
     async def burst() -> list[tuple[int, float, Any]]:
         limits = httpx.Limits(max_connections=CONCURRENT_MESSAGES + 5)
-        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        headers = session_headers(stack.settings.session_secret, sender)
+        async with httpx.AsyncClient(timeout=120, limits=limits, headers=headers) as client:
             await client.post(url, json={"sender": sender, "message": "hi"})
 
             async def send(text: str) -> tuple[int, float, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from routing.accounts import AGENT, Accounts
+from tests.conftest import open_handoff_id, page_session_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -45,11 +46,12 @@ def test_agent_signs_in_sees_the_handoff_live_claims_and_replies(stack, browser)
     chat.press("#message", "Enter")
     chat.wait_for_selector("li.msg--bot >> text=bringing in a person")
     chat.wait_for_selector("li.msg--status >> text=is joining")
-    session_id = chat.evaluate("localStorage.getItem('bb_session_id')")
+    session_id = page_session_id(chat, stack.settings)
 
     # The queue updates live (no reload): find this conversation's handoff id.
     queue = console.request.get(stack.settings.web_url + "/api/console/queue").json()
-    handoff_id = next(h["id"] for h in queue["handoffs"] if h["conversation_id"] == session_id)
+    handoff_id = open_handoff_id(stack, session_id)
+    assert handoff_id in [h["id"] for h in queue["handoffs"]]
     item = f'#queue .queue-item[data-id="{handoff_id}"]'
     console.wait_for_selector(item, timeout=30_000)
     assert "asked for a person" in console.inner_text(item)

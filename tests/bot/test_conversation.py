@@ -34,7 +34,9 @@ def test_verified_customer_is_not_asked_for_email_again(chat: RestChat) -> None:
     status = chat.say("marcus.lee@example.com")
     assert "was delivered" in status
     second = chat.say("I need to change the address for order 10311")
-    assert "new delivery address" in second  # no email question this time
+    # No e-mail question this time; a change needs the code sent to the address on file.
+    assert "email" not in second.lower() and "6-digit code" in second
+    assert "new delivery address" in chat.say_code()
     done = chat.say("99 Elm Street, Boston, MA 02118")
     assert "will ship to 99 Elm Street, Boston, MA 02118" in done
 
@@ -42,7 +44,8 @@ def test_verified_customer_is_not_asked_for_email_again(chat: RestChat) -> None:
 def test_refund_form_creates_a_request_with_the_right_amount(chat: RestChat) -> None:
     assert "order number" in chat.say("I want to return something")
     assert "email" in chat.say("10342")
-    assert "reason" in chat.say("marcus.lee@example.com")
+    assert "6-digit code to m***@example.com" in chat.say("marcus.lee@example.com")
+    assert "reason" in chat.say_code()
     done = chat.say("the bowls are smaller than I expected")
     assert "R-" in done and "$33.55" in done
 
@@ -55,15 +58,15 @@ def test_fallback_asks_to_rephrase_then_offers_a_person(chat: RestChat) -> None:
 
 
 def test_returning_customer_in_a_new_session_is_asked_about_the_open_issue(stack) -> None:
-    customer = f"cust-{uuid.uuid4().hex[:8]}"
-    first = RestChat(stack.settings.rasa_url, f"s1-{customer}", {"customer_id": customer})
+    ident = uuid.uuid4().hex[:8]
+    first = RestChat(stack.settings, f"s1-{ident}", signed_in_as="C1001")
+    assert "Dana" in first.say("hi")  # the website signed her in: no e-mail question
     first.say("my parcel is late")
-    first.say("10234")
-    report = first.say("dana.whitfield@example.com")
+    report = first.say("10234")
     assert "opened a trace" in report and "Case #" in report
 
-    # A new chat session (new sender id) of the same customer, e.g. the next day.
-    second = RestChat(stack.settings.rasa_url, f"s2-{customer}", {"customer_id": customer})
+    # A new conversation (new sender id) of the same signed-in customer, the next day.
+    second = RestChat(stack.settings, f"s2-{ident}", signed_in_as="C1001")
     welcome = second.say("hello")
     assert "Welcome back, Dana — is this about the late order 10234?" in welcome
     resumed = second.say("yes")
@@ -71,8 +74,7 @@ def test_returning_customer_in_a_new_session_is_asked_about_the_open_issue(stack
 
 
 def test_session_expiry_in_the_same_conversation_also_welcomes_back(stack) -> None:
-    customer = f"cust-{uuid.uuid4().hex[:8]}"
-    chat = RestChat(stack.settings.rasa_url, f"s-{customer}", {"customer_id": customer})
+    chat = RestChat(stack.settings, f"s-{uuid.uuid4().hex[:8]}")  # anonymous
     chat.say("the package says delivered but I never got it")
     chat.say("10415")
     chat.say("tom.becker@example.com")
@@ -88,12 +90,11 @@ def test_session_expiry_in_the_same_conversation_also_welcomes_back(stack) -> No
 def test_a_returning_customer_who_says_what_they_want_is_not_asked_about_the_old_case(
     stack,
 ) -> None:
-    customer = f"cust-{uuid.uuid4().hex[:8]}"
-    first = RestChat(stack.settings.rasa_url, f"s1-{customer}", {"customer_id": customer})
+    ident = uuid.uuid4().hex[:8]
+    first = RestChat(stack.settings, f"s1-{ident}", signed_in_as="C1001")
     first.say("my parcel is late")
     first.say("10234")
-    first.say("dana.whitfield@example.com")
-    second = RestChat(stack.settings.rasa_url, f"s2-{customer}", {"customer_id": customer})
+    second = RestChat(stack.settings, f"s2-{ident}", signed_in_as="C1001")
     reply = second.say("how long do refunds take to show on my card")
     assert "Welcome back" not in reply and "Source:" in reply
 
@@ -106,11 +107,11 @@ def test_tracker_api_returns_the_whole_conversation(stack, chat: RestChat) -> No
     assert texts == ["hi", "are you a bot?"]
     assert any(e["event"] == "session_started" for e in events)
     slots = [e for e in events if e["event"] == "slot" and e["name"] == "customer_key"]
-    assert slots and slots[-1]["value"] == chat.metadata["customer_id"]
+    assert slots and slots[-1]["value"] == chat.sender  # anonymous: the conversation
 
 
 def test_conversation_continues_after_every_process_restarts(stack) -> None:
-    chat = RestChat(stack.settings.rasa_url, f"restart-{uuid.uuid4().hex[:8]}", {})
+    chat = RestChat(stack.settings, f"restart-{uuid.uuid4().hex[:8]}", {})
     assert "email" in chat.say("I was charged twice for my order")  # form waiting for email
     before = tracker_events(stack, chat.sender)
 
@@ -120,4 +121,6 @@ def test_conversation_continues_after_every_process_restarts(stack) -> None:
     after_restart = tracker_events(stack, chat.sender)
     assert len(after_restart) == len(before)
     reply = chat.say("dana.whitfield@example.com")  # the form goes on where it stopped
+    assert "6-digit code" in reply, reply
+    reply = chat.say_code()
     assert "refunded the duplicate" in reply

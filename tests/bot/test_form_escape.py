@@ -84,7 +84,8 @@ def test_a_calm_request_gets_no_apology(chat: RestChat) -> None:
 
 def test_the_subscription_question_names_the_plan_in_words(chat: RestChat) -> None:
     chat.say("cancel my pantry box")
-    reply = chat.say("marcus.lee@example.com")  # his Pantry Box is active (seed S503)
+    assert "6-digit code" in chat.say("marcus.lee@example.com")
+    reply = chat.say_code()  # his Pantry Box is active (seed S503)
     assert "shall I cancel your Pantry Box subscription?" in reply, reply
     assert "pantry_box" not in reply
 
@@ -94,6 +95,7 @@ def test_typing_a_buttons_label_means_what_the_button_means(stack, chat: RestCha
     # scripted conversations, on a stack of their own, cover it).
     chat.say("cancel my pantry box")
     chat.say("marcus.lee@example.com")
+    chat.say_code()
     reply = chat.say("No, keep it")
     assert "Pantry Box stays active" in reply, reply
     state = slots(stack, chat.sender)

@@ -20,8 +20,9 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 
 from bot.rasa_server import api_headers
 from core.constants import ACTION_RELAY_TO_AGENT, SLOT_TONE, TONE_EMPATHETIC
+from core.tokens import SessionTokens
 from routing.accounts import AGENT, Accounts
-from tests.conftest import RestChat, run_async, tracker_of
+from tests.conftest import RestChat, open_handoff_id, run_async, tracker_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PASSWORD = "password123"
@@ -46,18 +47,19 @@ def agent_client(stack, username: str) -> httpx.Client:
     return client
 
 
-def handoff_of(agent: httpx.Client, conversation_id: str) -> dict[str, Any]:
+def handoff_of(stack, agent: httpx.Client, conversation_id: str) -> dict[str, Any]:
+    handoff_id = open_handoff_id(stack, conversation_id)
     entries = agent.get("/api/console/queue").json()["handoffs"]
-    found = [e for e in entries if e["conversation_id"] == conversation_id]
+    found = [e for e in entries if e["id"] == handoff_id]
     assert found, f"{conversation_id} is not in the console queue: {entries}"
+    assert "conversation_id" not in found[0] and "customer_key" not in found[0]
     return found[0]
 
 
 def new_chat(stack, customer: str | None = None) -> RestChat:
+    """A new conversation; `customer`: a store customer id, signed in by the website."""
     ident = uuid.uuid4().hex[:10]
-    return RestChat(
-        stack.settings.rasa_url, f"h-{ident}", {"customer_id": customer or f"cust-{ident}"}
-    )
+    return RestChat(stack.settings, f"h-{ident}", signed_in_as=customer)
 
 
 def test_a_customer_growing_frustrated_is_escalated_with_reason_queue_and_priority(
@@ -81,7 +83,7 @@ def test_a_customer_growing_frustrated_is_escalated_with_reason_queue_and_priori
     assert slots["handoff_status"] == "waiting"
 
     agent = agent_client(stack, agents[0])
-    entry = handoff_of(agent, chat.sender)
+    entry = handoff_of(stack, agent, chat.sender)
     assert (entry["queue"], entry["priority"]) == ("orders_shipping", "high")
     assert "10234" in entry["issue"]
     summary = agent.get(f"/api/console/handoffs/{entry['id']}").json()["handoff"]["summary"]
@@ -125,7 +127,7 @@ def test_a_calm_but_urgent_message_is_escalated_at_once_with_urgent_priority(sta
     assert "bringing in a person" in reply and "urgent" in reply
     decision = tracker_of(stack, chat.sender)["slots"]["routing_decision"]
     assert decision["priority"] == "urgent" and decision["explanation"].startswith("urgent")
-    entry = handoff_of(agent_client(stack, agents[0]), chat.sender)
+    entry = handoff_of(stack, agent_client(stack, agents[0]), chat.sender)
     assert entry["priority"] == "urgent" and entry["wait_target_seconds"] == 60
     assert entry["queue"] == "billing" and "possible fraud" in entry["issue"], entry
 
@@ -146,7 +148,7 @@ def test_asking_for_a_human_is_escalated_at_once_and_the_bot_then_stays_silent(
     assert decision["explanation"].startswith("asked for a person")
     assert chat.send("hello? is anyone there") == []  # silent while waiting
     agent = agent_client(stack, agents[0])
-    entry = handoff_of(agent, chat.sender)
+    entry = handoff_of(stack, agent, chat.sender)
     view = agent.get(f"/api/console/handoffs/{entry['id']}").json()
     relayed = [m["text"] for m in view["messages"] if m["sender"] == "customer"]
     assert relayed == ["hello? is anyone there"]  # nothing written while waiting is lost
@@ -157,7 +159,7 @@ def test_two_agents_claiming_at_the_same_instant_exactly_one_wins(stack, agents)
     chat = new_chat(stack)
     chat.say("I need a human please")
     clients = [agent_client(stack, name) for name in agents]
-    handoff_id = handoff_of(clients[0], chat.sender)["id"]
+    handoff_id = handoff_of(stack, clients[0], chat.sender)["id"]
     barrier = threading.Barrier(len(clients))
     statuses: list[int] = []
 
@@ -198,7 +200,7 @@ async def web_chat_session(stack, agents: list[str]) -> dict[str, Any]:
     received: list[dict[str, Any]] = []
     arrived = asyncio.Event()
     confirmed = asyncio.Event()
-    session_id = uuid.uuid4().hex
+    session_id, token = SessionTokens(stack.settings.session_secret).issue()
     client = socketio.AsyncClient()
 
     @client.on("bot_uttered")
@@ -220,7 +222,7 @@ async def web_chat_session(stack, agents: list[str]) -> dict[str, Any]:
     async def say(text: str) -> None:
         await client.emit(
             "user_uttered",
-            {"message": text, "session_id": session_id, "customData": {"customer_id": session_id}},
+            {"message": text, "session_id": session_id, "customData": {}},
         )
 
     cursor = 0
@@ -248,7 +250,7 @@ async def web_chat_session(stack, agents: list[str]) -> dict[str, Any]:
                 return message
             statuses.append(message.get("handoff_status", "?"))
 
-    await client.connect(stack.settings.rasa_url, transports=["websocket"])
+    await client.connect(stack.settings.rasa_url, transports=["websocket"], auth={"token": token})
     await request_session()
     await say("can I talk to a real person")
     handed = await next_message()
@@ -257,7 +259,8 @@ async def web_chat_session(stack, agents: list[str]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=stack.settings.web_url, timeout=30) as agent:
         await agent.post("/api/console/login", json={"username": agents[0], "password": PASSWORD})
         entries = (await agent.get("/api/console/queue")).json()["handoffs"]
-        handoff_id = next(e["id"] for e in entries if e["conversation_id"] == session_id)
+        handoff_id = open_handoff_id(stack, session_id)
+        assert handoff_id in [e["id"] for e in entries]
         assert (await agent.post(f"/api/console/handoffs/{handoff_id}/claim")).status_code == 200
         joined = await next_message()
         assert "Ava from our support team has joined" in joined["text"]
@@ -315,6 +318,8 @@ def test_a_handoff_appears_on_the_live_stream(stack, agents) -> None:
     events: list[tuple[str, dict]] = []
     ready = threading.Event()
 
+    before: set[int] = set()
+
     def listen() -> None:
         with agent.stream("GET", "/api/console/stream", timeout=30) as stream:
             event = None
@@ -324,10 +329,10 @@ def test_a_handoff_appears_on_the_live_stream(stack, agents) -> None:
                 elif line.startswith("data:") and event:
                     data = json.loads(line.split(":", 1)[1])
                     events.append((event, data))
+                    if not ready.is_set():
+                        before.update(e["id"] for e in data["handoffs"])
                     ready.set()
-                    if event == "queue" and any(
-                        e["conversation_id"] == chat.sender for e in data["handoffs"]
-                    ):
+                    if event == "queue" and any(e["id"] not in before for e in data["handoffs"]):
                         return
 
     listener = threading.Thread(target=listen, daemon=True)
@@ -338,6 +343,5 @@ def test_a_handoff_appears_on_the_live_stream(stack, agents) -> None:
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "queue" and "handoff" in kinds, kinds
     queue_updates = [data for kind, data in events if kind == "queue"]
-    assert any(
-        e["conversation_id"] == chat.sender for data in queue_updates for e in data["handoffs"]
-    )
+    handoff_id = open_handoff_id(stack, chat.sender)
+    assert any(e["id"] == handoff_id for data in queue_updates for e in data["handoffs"])

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from routing.accounts import AGENT, Accounts
+from routing.queue import HandoffQueue
+from tests.conftest import page_session_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
@@ -105,7 +107,7 @@ def test_the_console_on_a_phone(stack, browser, agent) -> None:
     chat.wait_for_selector("li.msg--bot >> text=bringing in a person", timeout=REPLY_MS)
     chat.fill("#message", LONG_MESSAGE)
     chat.press("#message", "Enter")
-    session_id = chat.evaluate("localStorage.getItem('bb_session_id')")
+    session_id = page_session_id(chat, stack.settings)
 
     console = browser.new_context(viewport=PHONE).new_page()
     console.on("pageerror", lambda e: errors.append(f"console: {e}"))
@@ -119,10 +121,12 @@ def test_the_console_on_a_phone(stack, browser, agent) -> None:
     deadline = time.monotonic() + REPLY_MS / 1000
     handoff_id = None
     while handoff_id is None:
-        queue = console.request.get(stack.settings.web_url + "/api/console/queue").json()
-        handoff_id = next(
-            (h["id"] for h in queue["handoffs"] if h["conversation_id"] == session_id), None
-        )
+        queue = HandoffQueue(stack.settings.store_url)
+        try:
+            found = queue.open_for_conversation(session_id)
+        finally:
+            queue.close()
+        handoff_id = found.id if found is not None else None
         assert handoff_id is not None or time.monotonic() < deadline, "no handoff in the queue"
         time.sleep(0.5)
     item = f'#queue .queue-item[data-id="{handoff_id}"]'

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.conftest import page_session_id
+
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
 REPLY_MS = 60_000  # a bot reply on a busy two-core machine: far above the usual second
@@ -159,11 +161,14 @@ def test_typing_is_not_stuck_while_a_person_is_coming(stack, browser) -> None:
     assert page.inner_text("#status").startswith("Waiting for a person from our")
 
     # A reload remembers that a person is coming (once the message is stored).
-    session_id = page.evaluate("localStorage.getItem('bb_session_id')")
+    session_id = page_session_id(page, stack.settings)
     stored_url = f"{stack.settings.web_url}/api/conversations/{session_id}/messages"
+    token = page.evaluate("localStorage.getItem('bb_session_token')")
+    authorised = {"Authorization": f"Bearer {token}"}  # the transcript is the session's
     deadline = time.monotonic() + REPLY_MS / 1000
     while not any(
-        "are you there?" in m["text"] for m in page.request.get(stored_url).json()["messages"]
+        "are you there?" in m["text"]
+        for m in page.request.get(stored_url, headers=authorised).json()["messages"]
     ):
         assert time.monotonic() < deadline, "the customer's message was never stored"
         time.sleep(0.5)

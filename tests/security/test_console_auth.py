@@ -260,7 +260,7 @@ def test_the_live_stream_ends_when_its_session_signs_out(server: Server) -> None
             assert opened.status_code == 201
             delta = next(d for k, d in seen if k == "queue")
             assert delta["delta"] is True
-            assert [h["conversation_id"] for h in delta["handoffs"]] == ["conv-live"]
+            assert [str(h["id"]) for h in delta["handoffs"]] == [opened.json()["reference"]]
 
             started = time.monotonic()
             # Another tab of the same session signs out.

@@ -19,22 +19,37 @@ const statusEl = document.getElementById("status");
 const typing = document.getElementById("typing");
 const form = document.getElementById("composer");
 const input = document.getElementById("message");
-const KEY_CUSTOMER = "bb_customer_id";
-const KEY_SESSION = "bb_session_id";
+const KEY_TOKEN = "bb_session_token"; // this browser's conversation (localStorage)
+const KEY_IDENTITY = "bb_identity_token"; // the website's signed identity (this tab only)
+const KEY_SIGNED_IN = "bb_signed_in_as";
 
-function newId() {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+// Who the customer is comes only from an identity token signed by the company's website
+// (here the demo sign-in page, /demo); the server checks it on every message. Which
+// conversation this is comes from a session token the server issued for it.
+if (config.identity_token) {
+  sessionStorage.setItem(KEY_IDENTITY, config.identity_token);
+  sessionStorage.setItem(KEY_SIGNED_IN, config.signed_in_as || "");
+  history.replaceState(null, "", "/"); // a reload keeps the identity, not the sign-in link
 }
-// The customer id is stable across conversations (it is how a returning customer is
-// recognised); the session id names one conversation. ?customer=… overrides for demos.
-const params = new URLSearchParams(location.search);
-if (params.get("customer")) localStorage.setItem(KEY_CUSTOMER, params.get("customer"));
-const customerId = localStorage.getItem(KEY_CUSTOMER) || newId();
-localStorage.setItem(KEY_CUSTOMER, customerId);
-let sessionId = localStorage.getItem(KEY_SESSION) || newId();
-localStorage.setItem(KEY_SESSION, sessionId);
+const identityToken = sessionStorage.getItem(KEY_IDENTITY);
+const signedInAs = sessionStorage.getItem(KEY_SIGNED_IN);
+let sessionId = null;
+let sessionToken = config.fresh_session ? null : localStorage.getItem(KEY_TOKEN);
+
+/** The conversation to use: the stored one (its token refreshed), or a new one. */
+async function openSession(fresh) {
+  const response = await fetch("/api/chat/session", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(fresh || !sessionToken ? { new: true } : { token: sessionToken }),
+  });
+  if (!response.ok) throw new Error("session " + response.status);
+  const data = await response.json();
+  sessionId = data.session_id;
+  sessionToken = data.token;
+  localStorage.setItem(KEY_TOKEN, sessionToken);
+  return data;
+}
 
 // --- What this tab knows ---------------------------------------------------------------
 let connection = "connecting"; // "connecting" | "connected" | "disconnected" | "unreachable"
@@ -184,13 +199,15 @@ const host = config.rasa_host || location.hostname;
 const socket = io(location.protocol + "//" + host + ":" + config.rasa_port, {
   path: config.socket_path,
   transports: ["websocket", "polling"],
+  autoConnect: false, // connects once the session token is there
+  auth: (callback) => callback({ token: sessionToken }),
 });
 
 function emit(text) {
   socket.emit("user_uttered", {
     message: text,
     session_id: sessionId,
-    customData: { customer_id: customerId },
+    customData: identityToken ? { identity_token: identityToken } : {},
   });
 }
 
@@ -201,7 +218,6 @@ socket.on("connect", () => {
 });
 socket.on("session_confirm", (confirmed) => {
   sessionId = typeof confirmed === "string" ? confirmed : sessionId;
-  localStorage.setItem(KEY_SESSION, sessionId);
   ready = true;
   // What the customer sent while connecting goes out now, in order.
   pending.splice(0).forEach(emit);
@@ -215,6 +231,11 @@ socket.on("disconnect", () => {
 socket.on("connect_error", () => {
   connection = "unreachable";
   renderStatus();
+  // The server refused the token (expired, or its secret changed): socket.io will not
+  // retry that by itself, so get the session again (a new one if it is gone).
+  if (!socket.active) {
+    openSession(false).then(() => setTimeout(() => socket.connect(), 2000)).catch(() => {});
+  }
 });
 socket.on("bot_uttered", (message) => {
   hideTyping(); // the bot's first message ends "typing", whatever it says
@@ -245,8 +266,6 @@ input.addEventListener("keydown", (event) => {
 });
 
 document.getElementById("new-conversation").addEventListener("click", () => {
-  sessionId = newId();
-  localStorage.setItem(KEY_SESSION, sessionId);
   handoff = initialHandoff();
   hideTyping();
   renderStatus();
@@ -254,24 +273,52 @@ document.getElementById("new-conversation").addEventListener("click", () => {
   addStatusLine("New conversation started.");
   addWelcome();
   ready = false;
-  socket.emit("session_request", { session_id: sessionId });
+  openSession(true)
+    .then(() => {
+      socket.disconnect();
+      socket.connect();
+    })
+    .catch(() => addStatusLine("Couldn't start a new conversation — please reload the page."));
 });
 
+if (signedInAs) {
+  const who = document.getElementById("signed-in");
+  who.textContent = "Signed in as " + signedInAs;
+  who.hidden = false;
+}
 renderStatus();
 addWelcome();
 
-// A reloaded page shows the conversation so far (from the tracker store) in place of
-// the opening, and picks up where the conversation stands with a person.
-fetch("/api/conversations/" + encodeURIComponent(sessionId) + "/messages")
-  .then((r) => (r.ok ? r.json() : { messages: [] }))
-  .then((data) => {
-    const messages = data && Array.isArray(data.messages) ? data.messages : [];
-    const untouched = [...log.children].every((child) => child.dataset.local === "welcome");
-    if (!messages.length || !untouched) return;
-    log.replaceChildren();
-    messages.forEach((m) => {
-      if (m && m.sender === "customer") addMessage("customer", String(m.text || ""));
-      else receive(m);
-    });
+/** A reloaded page shows the conversation so far (from the tracker store) in place of
+ * the opening, and picks up where the conversation stands with a person. */
+function showTranscript() {
+  return fetch("/api/conversations/" + encodeURIComponent(sessionId) + "/messages", {
+    headers: { Authorization: "Bearer " + sessionToken },
   })
-  .catch(() => {});
+    .then((r) => (r.ok ? r.json() : { messages: [] }))
+    .then((data) => {
+      const messages = data && Array.isArray(data.messages) ? data.messages : [];
+      const untouched = [...log.children].every((child) => child.dataset.local === "welcome");
+      if (!messages.length || !untouched) return;
+      log.replaceChildren();
+      messages.forEach((m) => {
+        if (m && m.sender === "customer") addMessage("customer", String(m.text || ""));
+        else receive(m);
+      });
+    })
+    .catch(() => {});
+}
+
+function start(attempt) {
+  openSession(false)
+    .then((session) => {
+      socket.connect();
+      if (!session.new) showTranscript();
+    })
+    .catch(() => {
+      connection = "unreachable";
+      renderStatus();
+      setTimeout(() => start(attempt + 1), Math.min(30000, 2000 * 2 ** attempt));
+    });
+}
+start(0);
