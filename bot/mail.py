@@ -3,7 +3,8 @@
 Two implementations behind one Protocol:
 
 - `SmtpMailer` sends through `SMTP_URL` (`smtps://` is TLS from the start; `smtp://`
-  upgrades with STARTTLS when the server offers it; user and password from the URL);
+  must upgrade with STARTTLS, except to a relay on this machine; user and password from
+  the URL);
 - `OutboxMailer`, the default run's, writes each message as an `.eml` file to
   `DATA_DIR/outbox/` (mode 0600), where a person trying the demo reads their code.
 
@@ -29,6 +30,7 @@ from bot.errors import MailError
 from core.settings import Settings
 
 SMTP_TIMEOUT_SECONDS = 15.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})  # a relay on this machine
 
 
 class Mailer(Protocol):
@@ -104,6 +106,12 @@ class SmtpMailer:
                 if not self.tls and client.has_extn("starttls"):
                     client.starttls(context=context)
                     client.ehlo()
+                elif not self.tls and self.host not in LOOPBACK_HOSTS:
+                    # Codes (and the password) never cross a network in the clear.
+                    raise MailError(
+                        f"{self.host}:{self.port} does not offer STARTTLS; use smtps:// or a "
+                        "server with TLS in SMTP_URL."
+                    )
                 if self.username:
                     client.login(self.username, self.password or "")
                 client.send_message(mail)

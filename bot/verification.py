@@ -6,7 +6,9 @@ address, cancels, refunds or touches an account asks for the address, then sends
 6-digit code to the address *on file* (never to one the customer typed) and asks for it.
 
 - A code works for 10 minutes and for 5 attempts; a new code replaces the old one.
-- At most 3 codes per conversation per hour, so nobody can flood a customer's inbox.
+- At most 3 codes per conversation and 5 per customer an hour, so nobody can flood a
+  customer's inbox; after 10 wrong codes for a customer in a day, in any conversations,
+  their codes stop working for the rest of it.
 - Only a salted hash of the code is stored (`verification_codes`).
 
 A customer the company's website signed in (an identity token) never needs a code.
@@ -23,12 +25,14 @@ from email.message import EmailMessage
 from bot.errors import MailError
 from bot.mail import Mailer
 from bot.store import Customer, SupportStore
-from bot.store.models import CodeCheck, PendingCode
+from bot.store.models import CODE_LOCKED, CodeCheck, PendingCode
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
-MAX_CODES_PER_HOUR = 3
+MAX_CODES_PER_HOUR = 3  # per conversation
+MAX_CODES_PER_CUSTOMER_PER_HOUR = 5  # across conversations: no inbox flooding
+MAX_FAILURES_PER_CUSTOMER_PER_DAY = 10  # across conversations: no guessing at scale
 
 SUBJECT = "Your Brightbasket verification code"
 BODY = """Hello {first_name},
@@ -58,7 +62,11 @@ class OneTimeCodes:
         """A new code for the conversation, e-mailed to the customer's address on file.
         Raises MailError when it cannot be sent (and no code is kept then)."""
         hour_ago = datetime.utcnow() - timedelta(hours=1)
-        if self.store.codes_sent_since(customer_key, hour_ago) >= MAX_CODES_PER_HOUR:
+        if (
+            self.store.codes_sent_since(hour_ago, customer_key=customer_key) >= MAX_CODES_PER_HOUR
+            or self.store.codes_sent_since(hour_ago, customer_id=customer.id)
+            >= MAX_CODES_PER_CUSTOMER_PER_HOUR
+        ):
             return Sent(False, customer.email)
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         body = BODY.format(
@@ -82,6 +90,15 @@ class OneTimeCodes:
         return self.store.pending_code(customer_key, MAX_ATTEMPTS)
 
     def check(self, customer_key: str, code: str) -> CodeCheck:
+        """Check a typed code. After MAX_FAILURES_PER_CUSTOMER_PER_DAY wrong codes for a
+        customer, in any conversations, their codes stop working for a day."""
+        pending = self.pending(customer_key)
+        if pending is not None:
+            day_ago = datetime.utcnow() - timedelta(days=1)
+            failures = self.store.failed_code_attempts_since(pending.customer_id, day_ago)
+            if failures >= MAX_FAILURES_PER_CUSTOMER_PER_DAY:
+                self.store.void_codes(customer_key)
+                return CodeCheck(CODE_LOCKED)
         return self.store.check_code(customer_key, code, MAX_ATTEMPTS)
 
 

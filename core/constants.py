@@ -64,7 +64,6 @@ CARRY_OVER_SLOTS: tuple[str, ...] = (
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_NAME,
     SLOT_EMAIL,
-    SLOT_VERIFIED_BY,
     SLOT_CUSTOMER_TIER,
     SLOT_HANDOFF_STATUS,  # a conversation held by a person stays with them
     SLOT_HANDOFF_REFERENCE,

@@ -97,15 +97,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "DEMO_SIGN_IN",
-        "true",
-        "Serve /demo, where anyone can sign in as a sample-store customer; set false in "
-        "production.",
+        "auto",
+        "Serve /demo, where anyone can sign in as one of the sample store's customers "
+        "(data/store/seed.yml): auto means only while HOST is a loopback address; true or "
+        "false.",
     ),
     Setting(
         "SMTP_URL",
         "",
         "Mail server for one-time codes, e.g. smtps://user:password@smtp.example.com:465 "
-        "(smtp:// uses STARTTLS when offered); empty writes them to DATA_DIR/outbox/.",
+        "(smtp:// must offer STARTTLS off this machine); empty writes them to DATA_DIR/outbox/.",
         secret=True,
     ),
     Setting(
@@ -149,6 +150,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 HANDOFF_BACKENDS = ("console", "chatwoot")
 
 
@@ -266,7 +268,11 @@ class Settings:
             rasa_cors_origins=_origins("RASA_CORS_ORIGINS", raw["RASA_CORS_ORIGINS"]),
             session_secret=raw["SESSION_SECRET"] or kept_secret(data_dir, "session_secret"),
             identity_secret=raw["IDENTITY_SECRET"] or kept_secret(data_dir, "identity_secret"),
-            demo_sign_in=_flag("DEMO_SIGN_IN", raw["DEMO_SIGN_IN"]),
+            demo_sign_in=(
+                raw["HOST"] in LOOPBACK_HOSTS
+                if raw["DEMO_SIGN_IN"].strip().lower() == "auto"
+                else _flag("DEMO_SIGN_IN", raw["DEMO_SIGN_IN"])
+            ),
             chat_messages_per_minute=_positive("CHAT_MESSAGES_PER_MINUTE", raw),
             chat_sessions_per_hour=_positive("CHAT_SESSIONS_PER_HOUR", raw),
             smtp_url=_smtp_url(raw["SMTP_URL"]),

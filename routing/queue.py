@@ -116,9 +116,11 @@ class Handoff:
 
     def as_dict(self, now: float | None = None) -> dict[str, Any]:
         """Everything the console shows of one conversation to whoever may open it: no
-        customer key (the channel's id of the customer is not an agent's business)."""
+        customer key and no conversation id (what a channel knows a customer and a
+        conversation by is not an agent's business)."""
         data = asdict(self)
         data.pop("customer_key", None)
+        data.pop("conversation_id", None)
         data["waited_seconds"] = round(self.waited_seconds(now), 1)
         data["over_target"] = data["waited_seconds"] > self.wait_target_seconds
         return data

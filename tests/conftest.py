@@ -159,7 +159,9 @@ def page_session_id(page, settings) -> str:
     """The conversation id of the web chat open in `page` (from its session token)."""
     from core.tokens import SessionTokens
 
-    token = page.evaluate("localStorage.getItem('bb_session_token')")
+    token = page.evaluate(
+        "sessionStorage.getItem('bb_session_token') || localStorage.getItem('bb_session_token')"
+    )
     session_id = SessionTokens(settings.session_secret).session_of(token)
     assert session_id, "the page holds no valid session token"
     return session_id

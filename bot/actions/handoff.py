@@ -152,7 +152,10 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         summary_text=summary.as_text(),
         customer_key=customer_key(tracker),
         customer_name=tracker.get_slot(SLOT_CUSTOMER_NAME),
-        customer_email=answered(tracker)[SLOT_EMAIL],
+        # Only an address a form checked against the store, never one merely typed.
+        customer_email=answered(tracker)[SLOT_EMAIL]
+        if tracker.get_slot(SLOT_CUSTOMER_ID)
+        else None,
         transcript=conversation.transcript(),
     )
 

@@ -46,7 +46,7 @@ from core.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_BY,
     SLOT_WELCOME_BACK,
-    VERIFIED_BY_CODE,
+    VERIFIED_BY_EMAIL,
     VERIFIED_BY_IDENTITY,
 )
 from routing.handoff import SILENT_STATUSES
@@ -102,9 +102,10 @@ class ActionSessionStart(Action):
             else:
                 customer = store.customer_for_key(key)
             if customer is not None:
-                # A link of a conversation to a customer is made only after a one-time
-                # code matched (bot.actions.base.validate_verification_code).
-                proof = VERIFIED_BY_IDENTITY if signed_in is not None else VERIFIED_BY_CODE
+                # A conversation is linked to a customer once a one-time code matched;
+                # the proof itself lasts one session: a new session (after a break, or
+                # someone else at the same browser) needs a new code to change anything.
+                proof = VERIFIED_BY_IDENTITY if signed_in is not None else VERIFIED_BY_EMAIL
                 events += [
                     SlotSet(SLOT_CUSTOMER_ID, customer.id),
                     SlotSet(SLOT_CUSTOMER_NAME, customer.name),

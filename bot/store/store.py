@@ -213,14 +213,29 @@ class SupportStore:
                 .values(used_at=datetime.utcnow())
             )
 
-    def codes_sent_since(self, customer_key: str, since: datetime) -> int:
+    def codes_sent_since(
+        self, since: datetime, customer_key: str | None = None, customer_id: str | None = None
+    ) -> int:
+        """Codes sent since `since` to one conversation, or to one customer (across every
+        conversation: what limits guessing and inbox flooding)."""
+        codes = schema.verification_codes
+        query = select(func.count()).select_from(codes).where(codes.c.created_at >= since)
+        if customer_key is not None:
+            query = query.where(codes.c.customer_key == customer_key)
+        if customer_id is not None:
+            query = query.where(codes.c.customer_id == customer_id)
+        with self._begin() as c:
+            return int(c.execute(query).scalar() or 0)
+
+    def failed_code_attempts_since(self, customer_id: str, since: datetime) -> int:
+        """Wrong codes typed for one customer since `since`, in every conversation."""
         codes = schema.verification_codes
         with self._begin() as c:
             return int(
                 c.execute(
-                    select(func.count())
-                    .select_from(codes)
-                    .where(codes.c.customer_key == customer_key, codes.c.created_at >= since)
+                    select(func.coalesce(func.sum(codes.c.attempts), 0)).where(
+                        codes.c.customer_id == customer_id, codes.c.created_at >= since
+                    )
                 ).scalar()
                 or 0
             )

@@ -25,11 +25,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.errors import StoreError
-from bot.store import SupportStore
+from bot.store import SupportStore, load_seed
 from bot.web.console import SESSION_COOKIE
 from bot.web.rasa_client import RasaConversations, RasaUnavailable
 from core.conversation import Conversation
-from core.json_body import JSONBodyError, read_json
+from core.json_body import JSONBodyError, read_body, read_json
 from core.rate_limit import RateLimiter
 from core.settings import Settings
 from core.tokens import IdentityTokens, SessionTokens
@@ -70,6 +70,11 @@ class ChatFront:
         rate = settings.chat_sessions_per_hour
         self.new_sessions = RateLimiter(rate / 3600.0, max(1, rate // 4))
         self._store: SupportStore | None = None
+        self.website_origins = frozenset(
+            o.lower() for o in (*settings.rasa_cors_origins, settings.public_url) if o
+        ) | frozenset(f"http://{host}:{settings.web_port}" for host in ("127.0.0.1", "localhost"))
+        # The demo signs in only the sample store's customers, never a real one.
+        self.sample_customers = frozenset(str(c["id"]) for c in load_seed()["customers"])
 
     def routes(self) -> list[Route]:
         routes = [
@@ -104,13 +109,11 @@ class ChatFront:
 
     # --- Sessions -----------------------------------------------------------------------
     async def session(self, request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_SESSION_BODY_BYTES:
-            return error_response(413, "body_too_large", "A session request is a small object.")
         try:
+            body = await read_body(request.stream(), MAX_SESSION_BODY_BYTES)
             data = read_json(body) if body.strip() else {}
         except JSONBodyError as e:
-            return error_response(400, e.code, e.message)
+            return error_response(e.status, e.code, e.message)
         if not isinstance(data, dict):
             return error_response(
                 400, "invalid_body", 'Send {"token": "<your token>"} or {"new": true}.'
@@ -185,11 +188,12 @@ class ChatFront:
             customers = await run_in_threadpool(self.store.customers)
         except StoreError as e:
             return error_response(503, "store_unavailable", str(e))
+        customers = [c for c in customers if c.id in self.sample_customers]
         return HTMLResponse(self.render("demo.html", {"customers": customers}))
 
     async def demo_sign_in(self, request: Request) -> Response:
         customer_id = request.path_params["customer_id"]
-        if len(customer_id) > 64 or not customer_id.isalnum():
+        if customer_id not in self.sample_customers:
             return error_response(404, "unknown_customer", "No such sample customer; see /demo.")
         try:
             customer = await run_in_threadpool(self.store.get_customer, customer_id)
@@ -205,9 +209,19 @@ class ChatFront:
     async def sign_in(self, request: Request) -> Response:
         """The company's website posts a form with `identity_token` (a top-level form
         POST, so the token is in no URL); the chat opens signed in as that customer."""
-        body = await request.body()
-        if len(body) > MAX_SESSION_BODY_BYTES:
-            return error_response(413, "body_too_large", "Post only identity_token.")
+        origin = (request.headers.get("origin") or "").lower().rstrip("/")
+        if origin and origin not in self.website_origins:
+            # Only the company's website signs customers in (no "login CSRF" from others).
+            return error_response(
+                403,
+                "unknown_website",
+                f"Sign-ins are accepted from the website's origins only (RASA_CORS_ORIGINS or "
+                f"PUBLIC_URL), not from {origin}.",
+            )
+        try:
+            body = await read_body(request.stream(), MAX_SESSION_BODY_BYTES)
+        except JSONBodyError as e:
+            return error_response(e.status, e.code, e.message)
         fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
         token = (fields.get("identity_token") or [""])[0]
         identity = self.identities.verify(token)

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from bot.store import SupportStore, load_seed
@@ -54,7 +55,11 @@ def app(tmp_path: Path, rasa: TrackerRasa):
     store = SupportStore(f"sqlite:///{tmp_path / 'store.db'}")
     store.seed(load_seed())
     store.close()
-    app = make_app(tmp_path, **{"CHAT_SESSIONS_PER_HOUR": "40"})
+    app = make_app(
+        tmp_path,
+        CHAT_SESSIONS_PER_HOUR="40",
+        RASA_CORS_ORIGINS="https://shop.example.com",  # the website
+    )
     app.state.console.rasa.transport = httpx.MockTransport(rasa.handle)
     return app
 
@@ -134,7 +139,10 @@ def test_agents_read_only_what_their_role_allows(app) -> None:
     handoff = open_handoff(app, conversation)
     assert transcript(sign_in(app, "dana"), conversation).status_code == 200  # claimable
     sam = sign_in(app, "sam")
-    assert sam.post(f"/api/console/handoffs/{handoff}/claim").status_code == 200
+    claimed = sam.post(f"/api/console/handoffs/{handoff}/claim").json()["handoff"]
+    assert "conversation_id" not in claimed and "customer_key" not in claimed
+    detail = sam.get(f"/api/console/handoffs/{handoff}").json()["handoff"]
+    assert "conversation_id" not in detail and "customer_key" not in detail
     assert transcript(sign_in(app, "dana"), conversation).status_code == 401  # sam's now
     assert transcript(sam, conversation).status_code == 200
 
@@ -165,10 +173,28 @@ def test_the_demo_sign_in_signs_an_identity_for_a_sample_customer(app) -> None:
     assert client.get("/demo/sign-in/..%2Fetc").status_code == 404
 
 
-def test_the_demo_sign_in_is_off_when_demo_sign_in_is_false(tmp_path: Path) -> None:
-    client = TestClient(make_app(tmp_path, DEMO_SIGN_IN="false"))
+@pytest.mark.parametrize(
+    "environ", [{"DEMO_SIGN_IN": "false"}, {"HOST": "0.0.0.0"}, {"HOST": "10.0.0.5"}]
+)
+def test_the_demo_sign_in_is_off_unless_the_servers_are_local(tmp_path: Path, environ) -> None:
+    client = TestClient(make_app(tmp_path, **environ))
     assert client.get("/demo").status_code == 404
     assert client.get("/demo/sign-in/C1001").status_code == 404
+
+
+def test_the_demo_signs_in_only_the_sample_stores_customers(app, tmp_path: Path) -> None:
+    store = SupportStore(f"sqlite:///{tmp_path / 'store.db'}")
+    with sa.create_engine(store.url).begin() as c:
+        c.execute(
+            sa.text(
+                "INSERT INTO customers (id, name, email, tier, account_status) "
+                "VALUES ('C9001', 'Real Person', 'real@example.net', 'standard', 'active')"
+            )
+        )
+    store.close()
+    client = TestClient(app)
+    assert "C9001" not in client.get("/demo").text
+    assert client.get("/demo/sign-in/C9001").status_code == 404
 
 
 def test_the_website_signs_a_customer_in_with_a_form_post(app) -> None:
@@ -195,3 +221,31 @@ def test_the_website_signs_a_customer_in_with_a_form_post(app) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert reply.status_code == 401 and reply.json()["error"] == "invalid_identity_token"
+
+
+def test_only_the_companys_website_signs_customers_in(app) -> None:
+    """Another site posting its own valid token would sign the visitor in as someone
+    else ("login CSRF"): refused by origin."""
+    now = int(time.time())
+    claims = {"sub": "C1003", "aud": IDENTITY_AUDIENCE, "iat": now, "exp": now + 600}
+    token = jwt.encode(claims, settings_of(app).identity_secret, "HS256")
+    reply = TestClient(app).post(
+        "/sign-in",
+        content=f"identity_token={token}",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": "https://evil.example",
+        },
+    )
+    assert reply.status_code == 403 and reply.json()["error"] == "unknown_website"
+
+
+def test_a_chunked_session_body_is_cut_off_at_the_limit(app) -> None:
+    def chunks():
+        for _ in range(100):
+            yield b" " * 1024
+
+    reply = TestClient(app).post(
+        "/api/chat/session", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert reply.status_code == 413

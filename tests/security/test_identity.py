@@ -115,3 +115,13 @@ def test_a_key_verified_in_another_conversation_is_not_the_customer(store) -> No
         ),
     )
     assert "customer_id" not in slot_events(events)
+
+
+def test_a_code_proves_the_customer_for_one_session_only(store) -> None:
+    """A conversation linked by a code is recognised in its next session, but the proof
+    does not carry over: changing the account needs a new code."""
+    store.link_identity("browser-conversation", "C1001")
+    previous = {"customer_key": "browser-conversation", "verified_by": "code"}
+    _, events = run(ActionSessionStart(), tracker(previous, sender="browser-conversation"))
+    slots = slot_events(events)
+    assert slots["customer_id"] == "C1001" and slots["verified_by"] == "email"

@@ -32,7 +32,12 @@ from bot.actions.subscriptions import ActionCancelSubscription
 from bot.errors import MailError
 from bot.mail import OutboxMailer, SmtpMailer, outbox_messages
 from bot.store import SupportStore
-from bot.verification import MAX_CODES_PER_HOUR, OneTimeCodes, code_in
+from bot.verification import (
+    MAX_CODES_PER_CUSTOMER_PER_HOUR,
+    MAX_CODES_PER_HOUR,
+    OneTimeCodes,
+    code_in,
+)
 from tests.bot.test_actions import run, tracker
 from tests.conftest import free_port, run_async
 
@@ -148,6 +153,23 @@ def test_at_most_three_codes_an_hour_per_conversation(codes, outbox: Path) -> No
     assert len(outbox_messages(outbox)) == MAX_CODES_PER_HOUR
 
 
+def test_codes_to_one_customer_are_limited_across_conversations(codes, outbox: Path) -> None:
+    customer = codes.store.get_customer("C1001")
+    sent = [codes.send(f"conversation-{i}", customer).sent for i in range(7)]
+    assert sent == [True] * MAX_CODES_PER_CUSTOMER_PER_HOUR + [False, False]
+
+
+def test_ten_wrong_codes_for_a_customer_lock_their_codes_for_a_day(codes, outbox: Path) -> None:
+    customer = codes.store.get_customer("C1001")
+    for conversation in ("a", "b"):  # 5 wrong in each of two conversations
+        codes.send(conversation, customer)
+        for _ in range(5):
+            assert codes.check(conversation, "000000").outcome in ("wrong", "locked")
+    codes.send("c", customer)
+    right = last_code(outbox)
+    assert codes.check("c", right).outcome == "locked"  # even the right code, today
+
+
 def test_only_a_salted_hash_of_the_code_is_stored(codes, store, outbox: Path) -> None:
     codes.send(KEY, store.get_customer("C1001"))
     code = last_code(outbox)
@@ -209,6 +231,22 @@ def test_codes_go_out_through_a_real_smtp_server(store) -> None:
     ((sender, recipients, content),) = inbox.received
     assert sender == "support@example.com" and recipients == ["marcus.lee@example.com"]
     assert "verification code is" in content.decode()
+
+
+def test_codes_never_cross_a_network_without_tls(store) -> None:
+    """aiosmtpd offers no STARTTLS: fine for a relay on this machine (above), refused for
+    any other host (127.0.0.2 stands in for one; it is not in the loopback list)."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.2", port=port)
+    controller.start()
+    try:
+        mailer = SmtpMailer(f"smtp://127.0.0.2:{port}", "support@example.com")
+        with pytest.raises(MailError, match="STARTTLS"):
+            mailer.send("dana.whitfield@example.com", "subject", "body")
+    finally:
+        controller.stop()
+    assert inbox.received == []
 
 
 def test_an_unreachable_smtp_server_is_a_clear_error() -> None:

@@ -33,8 +33,11 @@ if (config.identity_token) {
 }
 const identityToken = sessionStorage.getItem(KEY_IDENTITY);
 const signedInAs = sessionStorage.getItem(KEY_SIGNED_IN);
+// A signed-in customer's conversation stays with the tab (sessionStorage), so whoever
+// uses the browser next does not find it; an anonymous one stays with the browser.
+const tokens = identityToken ? sessionStorage : localStorage;
 let sessionId = null;
-let sessionToken = config.fresh_session ? null : localStorage.getItem(KEY_TOKEN);
+let sessionToken = config.fresh_session ? null : tokens.getItem(KEY_TOKEN);
 
 /** The conversation to use: the stored one (its token refreshed), or a new one. */
 async function openSession(fresh) {
@@ -47,7 +50,7 @@ async function openSession(fresh) {
   const data = await response.json();
   sessionId = data.session_id;
   sessionToken = data.token;
-  localStorage.setItem(KEY_TOKEN, sessionToken);
+  tokens.setItem(KEY_TOKEN, sessionToken);
   return data;
 }
 

@@ -116,7 +116,7 @@ function renderHeader() {
   if (handoff.status === "waiting" || handoff.status === "claimed") meta.push(waitElement(handoff));
   if (handoff.customer_email) meta.push(el("span", "meta__email", handoff.customer_email));
   const channel = el("span", "meta__channel", conversationLabel(handoff));
-  channel.title = "Chat session " + handoff.conversation_id;
+  channel.title = "Handoff #" + handoff.id;
   meta.push(channel);
   ui.meta.replaceChildren(...meta);
 
