@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-emotion bench-knowledge bench-routing user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ eval-conversations: setup ## scripted conversations through the real stack: expe
 
 bench: setup ## benchmarks: REST turn latency p50/p95 (prints numbers)
 	@$(PY) -m bot.bench
+
+bench-load: setup ## side by side with a bare `rasa init` bot at 1/10/50 conversations: msg/s, p95, memory, turn profile (minutes; ARGS="--seconds 8")
+	@$(PY) -m bot.bench_load $(ARGS)
 
 bench-emotion: $(VENV)/.installed ## emotion scorer latency p50/p95 and throughput, vs. one MiniLM encode
 	@$(PY) -m nlu.bench
