@@ -15,6 +15,8 @@ were verified by an e-mail address alone, which anyone may know. Now:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -218,16 +220,22 @@ class Inbox:
         return "250 OK"
 
 
-def test_codes_go_out_through_a_real_smtp_server(store) -> None:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+@contextmanager
+def smtp_server(host: str) -> Iterator[tuple[Inbox, str]]:
+    """A real SMTP server (aiosmtpd) on `host`: its inbox and its smtp:// URL."""
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname=host, port=port)
     controller.start()
     try:
-        mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", "Support <support@example.com>")
-        OneTimeCodes(store, mailer).send(KEY, store.get_customer("C1002"))
+        yield inbox, f"smtp://{host}:{port}"
     finally:
         controller.stop()
+
+
+def test_codes_go_out_through_a_real_smtp_server(store) -> None:
+    with smtp_server("127.0.0.1") as (inbox, url):
+        mailer = SmtpMailer(url, "Support <support@example.com>")
+        OneTimeCodes(store, mailer).send(KEY, store.get_customer("C1002"))
     ((sender, recipients, content),) = inbox.received
     assert sender == "support@example.com" and recipients == ["marcus.lee@example.com"]
     assert "verification code is" in content.decode()
@@ -236,16 +244,10 @@ def test_codes_go_out_through_a_real_smtp_server(store) -> None:
 def test_codes_never_cross_a_network_without_tls(store) -> None:
     """aiosmtpd offers no STARTTLS: fine for a relay on this machine (above), refused for
     any other host (127.0.0.2 stands in for one; it is not in the loopback list)."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.2", port=port)
-    controller.start()
-    try:
-        mailer = SmtpMailer(f"smtp://127.0.0.2:{port}", "support@example.com")
+    with smtp_server("127.0.0.2") as (inbox, url):
+        mailer = SmtpMailer(url, "support@example.com")
         with pytest.raises(MailError, match="STARTTLS"):
             mailer.send("dana.whitfield@example.com", "subject", "body")
-    finally:
-        controller.stop()
     assert inbox.received == []
 
 
