@@ -82,7 +82,7 @@ eval-conversations: setup ## scripted conversations through the real stack: expe
 	@$(PY) -m bot.evaluate_conversations
 
 bench: setup ## benchmarks: REST turn latency p50/p95 (prints numbers)
-	@$(PY) -m bot.bench
+	@$(PY) -m bot.bench $(ARGS)
 
 bench-load: setup ## side by side with a bare `rasa init` bot at 1/10/50 conversations: msg/s, p95, memory, turn profile (minutes; ARGS="--seconds 8")
 	@$(PY) -m bot.bench_load $(ARGS)

@@ -3,12 +3,18 @@
 Prints start-up time, then p50/p95/mean turn latency, each also as a ratio to a plain
 HTTP round trip to the same Rasa server measured in the same run (the machines are
 shared and noisy, so ratios compare better across runs than milliseconds).
+
+As a guard against regressions (under a minute):
+
+    python -m bot.bench --fail-above 60   # exit 1 when the p50 turn costs more than
+                                          # 60 plain round trips
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -95,9 +101,15 @@ def measure(settings: Settings, n: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
     parser.add_argument("-n", type=int, default=100, help="messages to send (default 100)")
+    parser.add_argument(
+        "--fail-above",
+        type=float,
+        metavar="RATIO",
+        help="exit 1 when the p50 turn costs more than RATIO plain HTTP round trips",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, port_base=5105)
@@ -116,7 +128,12 @@ def main() -> None:
             f"  {key:5} {result[key]:7.1f} ms   = {result[key] / result['http_p50']:6.1f} × "
             f"plain HTTP round trip ({result['http_p50']:.2f} ms)"
         )
+    ratio = result["p50"] / result["http_p50"]
+    if args.fail_above is not None and ratio > args.fail_above:
+        print(f"FAIL: the p50 turn costs {ratio:.1f} round trips, above {args.fail_above:g}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

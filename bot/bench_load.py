@@ -479,6 +479,9 @@ def quiet_environ() -> dict[str, str]:
             "RASA_MAX_CACHE_SIZE": "0",
             "LOG_LEVEL_LIBRARIES": "ERROR",
             "PYTHONUNBUFFERED": "1",
+            # As the project's stack runs (bot/launcher.py): the anchor gets the same
+            # deployment setting.
+            "OPENBLAS_NUM_THREADS": "1",
         }
     )
     env.pop(PROFILE_ENV, None)

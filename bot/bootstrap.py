@@ -5,11 +5,13 @@ installed. Each step checks first, so a second run takes about a second:
 
 1. the store database (data/runtime/store.db) is brought to the newest schema migration
    (`core.migrations`, rows kept), and the sample store seeded if empty;
-2. the help-center index (models/knowledge/) is built if the articles, the labelled
+2. the shared encoder graph (models/encoder/: MiniLM and the emotion heads as one
+   float32 ONNX graph, `nlu.onnx_encoder`) is exported if its weights changed;
+3. the help-center index (models/knowledge/) is built if the articles, the labelled
    questions or the knowledge code changed (only changed articles are re-embedded);
-3. the int8 ONNX emotion scorer (models/emotion/) is exported from the committed
+4. the int8 ONNX emotion scorer (models/emotion/) is exported from the committed
    emotion model if that changed;
-4. the Rasa model (models/support.tar.gz) is trained if its inputs changed — the
+5. the Rasa model (models/support.tar.gz) is trained if its inputs changed — the
    fingerprint of config, domain, training data and custom component code is kept next
    to the model.
 """
@@ -154,6 +156,21 @@ def ensure_onnx_scorer() -> None:
         )
 
 
+def ensure_encoder_graph() -> None:
+    """Export the shared encoder graph (MiniLM + emotion heads) unless it is current."""
+    from nlu.onnx_encoder import is_current
+    from nlu.onnx_encoder import main as export_graph
+
+    if is_current():
+        return
+    print("==> Exporting the shared encoder graph to ONNX (models/encoder/)", flush=True)
+    if export_graph([]) != 0:
+        raise SetupError(
+            "Exporting the shared encoder graph failed (the error above says why). Restore "
+            "nlu/artifacts/emotion/ from git, then run `make setup` again."
+        )
+
+
 def ensure_store(settings: Settings) -> None:
     store = SupportStore(settings.store_url)
     print(f"==> {store.create_schema()}", flush=True)  # migrations: core/migrations
@@ -174,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load()
     try:
         ensure_store(settings)
+        ensure_encoder_graph()
         ensure_knowledge_index(settings.knowledge_dir)
         ensure_onnx_scorer()
         if args.force_train or not model_is_current(settings):

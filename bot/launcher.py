@@ -179,6 +179,10 @@ class ServiceStack:
                 "PYTHONUNBUFFERED": "1",
                 "LOG_LEVEL_LIBRARIES": "ERROR",
                 "RASA_TELEMETRY_ENABLED": "false",
+                # One OpenBLAS thread: a message's small matrix products gain nothing
+                # from more, and idle OpenBLAS threads spin (sched_yield) on the core
+                # that Rasa's event loop and the encoder thread need.
+                "OPENBLAS_NUM_THREADS": "1",
             }
         )
         return env

@@ -86,8 +86,10 @@ def main(options: Sequence[str] | None = None) -> int:
     # Rasa parses sys.argv; the process's own command line (/proc/<pid>/cmdline, `ps`)
     # stays the one without the secret.
     sys.argv = argv
+    from bot import action_calls
     from bot.turn_profile import install_from_environ
 
+    action_calls.install()  # validation compiled once, pooled connections to the actions
     install_from_environ()  # per-stage timings, only when TURN_PROFILE names a file
     from rasa.__main__ import main as rasa_main
 

@@ -6,22 +6,55 @@ default run needs no database server, and production points DATABASE_URL at Post
 
     DATABASE_URL=postgresql://rasa:secret@db.internal:5432/rasa make run
 
-A PostgreSQL database that does not exist yet is created on first start.
+A PostgreSQL database that does not exist yet is created on first start. SQLite gets
+the project's engine (`core.database.create_engine`: WAL, `synchronous=NORMAL`, pooled
+connections) instead of Rasa's, which opened a new connection and waited for a disk
+flush on every save.
+
+Rasa reloads a conversation from the database at the start of each turn (every event
+parsed from JSON and replayed) and, to save, counts the events it stored before; both
+run on Rasa's event loop, about a third of the Rasa server's CPU per turn under load.
+This store keeps the tracker it saved last for each of the `RECENT_TRACKERS` most recent
+conversations and hands it back at the next turn instead, when
+
+- the database's newest event of the conversation is still the one this store wrote
+  (no other process, Rasa worker or tool added one since),
+- the tracker holds no event since it was saved (a turn that failed half-way leaves
+  none behind).
+
+After a turn that started a new session, what is kept is a tracker of that session's
+events only, as a reload would give.
+
+Events are inserted in one statement per save, and the number already stored is taken
+from the load rather than counted again. tests/bot/test_tracker_store.py checks that a
+kept tracker is, event for event and slot for slot, what the database would give.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from core.database import normalize_database_url, prepare_database, redact
+from core.database import create_engine, normalize_database_url, prepare_database, redact
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+RECENT_TRACKERS = 512  # conversations whose last saved tracker is kept in memory
+# Set on a tracker this store loaded or saved: how many of its events are stored.
+STORED_ATTRIBUTE = "_brightbasket_stored_events"
 
 
 class UrlTrackerStore(SQLTrackerStore):
@@ -39,3 +72,128 @@ class UrlTrackerStore(SQLTrackerStore):
         logger.info("Tracker store: %s", redact(url))
         # SQLTrackerStore uses `host` as the complete URL when it contains "://".
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        if url.startswith("sqlite:///"):
+            import sqlalchemy as sa
+
+            self.engine.dispose()  # type: ignore[has-type]
+            self.engine = create_engine(url)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # sender → (tracker, its number of events when saved, id of the newest event)
+        self._recent: OrderedDict[str, tuple[DialogueStateTracker, int, int]] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+    @property
+    def domain(self) -> Domain:
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: Domain | None) -> None:
+        """A new model's domain (Rasa sets it when it loads one): kept trackers were
+        built with the old one's slots, so they are dropped."""
+        self._domain = domain or Domain.empty()
+        lock = getattr(self, "_recent_lock", None)
+        if lock is not None:
+            with lock:
+                self._recent.clear()
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation's latest session: the tracker saved last when still current
+        (see the module's docstring), else loaded from the database."""
+        with self._recent_lock:
+            kept = self._recent.pop(sender_id, None)
+        if kept is not None:
+            tracker, saved_events, newest_id = kept
+            if (
+                len(tracker.events) == saved_events
+                and self._newest_event_id(sender_id) == newest_id
+            ):
+                return tracker
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            setattr(tracker, STORED_ATTRIBUTE, len(tracker.events))
+        return tracker
+
+    async def create_tracker(
+        self, sender_id: str, append_action_listen: bool = True
+    ) -> DialogueStateTracker:
+        """A new conversation's tracker (as Rasa's), known to this store from the start
+        when the database holds no event of it."""
+        tracker = self.init_tracker(sender_id)
+        if self._newest_event_id(sender_id) is None:
+            setattr(tracker, STORED_ATTRIBUTE, 0)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.save(tracker)
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events the database does not have yet (one INSERT), then keep the
+        tracker for the conversation's next turn."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        with self.session_scope() as session:
+            stored = getattr(tracker, STORED_ATTRIBUTE, None)
+            # Only a tracker this store loaded or saved is known to match the database
+            # up to `stored` events; any other (a replaced tracker of the HTTP API, one
+            # built by a tool) is saved Rasa's way and not kept.
+            known = isinstance(stored, int) and stored <= len(tracker.events)
+            if known:
+                new_events = list(itertools.islice(tracker.events, stored, None))
+            else:
+                new_events = list(self._additional_events(session, tracker))
+            rows = []
+            for event in new_events:
+                data = event.as_dict()
+                rows.append(
+                    {
+                        "sender_id": sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": data.get("parse_data", {})
+                        .get("intent", {})
+                        .get(INTENT_NAME_KEY),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
+                )
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            newest_id = self._newest_event_id(sender_id, session)
+            session.commit()
+        with self._recent_lock:
+            self._recent.pop(sender_id, None)
+        if not known:
+            return
+        setattr(tracker, STORED_ATTRIBUTE, len(tracker.events))
+        kept = self.as_reloaded(tracker)
+        with self._recent_lock:
+            if newest_id is not None:
+                self._recent[sender_id] = (kept, len(kept.events), newest_id)
+                while len(self._recent) > RECENT_TRACKERS:
+                    self._recent.popitem(last=False)
+
+    def _newest_event_id(self, sender_id: str, session: Any = None) -> int | None:
+        import sqlalchemy as sa
+
+        query = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
+        if session is not None:
+            return session.execute(query).scalar()
+        with self.session_scope() as own:
+            return own.execute(query).scalar()
+
+    def as_reloaded(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The tracker as `retrieve` would load it from the database: the tracker itself,
+        or, after a turn that started a new session, a tracker of the events from that
+        session's start on (what Rasa's query keeps), replayed."""
+        started = None
+        for event in tracker.events:
+            if isinstance(event, SessionStarted):
+                started = event.timestamp
+        if started is None or all(event.timestamp >= started for event in tracker.events):
+            return tracker
+        slots = self.domain.slots if self.domain else []
+        kept = DialogueStateTracker.from_events(
+            tracker.sender_id, [e for e in tracker.events if e.timestamp >= started], slots
+        )
+        setattr(kept, STORED_ATTRIBUTE, len(kept.events))
+        return kept

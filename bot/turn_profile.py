@@ -9,8 +9,8 @@ With the environment variable TURN_PROFILE naming a file, `bot.rasa_server` call
   each policy, by node name),
 - `RemoteAction.run` (stage `action`: one action-server round trip, by action name),
 - the tracker store's `retrieve`/`retrieve_full_tracker` and `save` (stages
-  `tracker_load`, `tracker_save`) on `SQLTrackerStore` (which `UrlTrackerStore`
-  inherits) and `InMemoryTrackerStore`,
+  `tracker_load`, `tracker_save`) of `UrlTrackerStore` (its `retrieve_full_tracker` is
+  `SQLTrackerStore`'s) and `InMemoryTrackerStore`,
 
 and appends one line per call, `{"t": <end, epoch s>, "stage": ..., "name": ..., "ms":
 ...}`. Without TURN_PROFILE nothing is wrapped and nothing is written. `make bench-load`
@@ -137,6 +137,7 @@ def install(path: Path) -> None:
     from rasa.engine.graph import GraphNode
 
     from bot.channels.rest import SupportRestInput
+    from bot.tracker_store import UrlTrackerStore
 
     sink = _sink = _Sink(path)
 
@@ -149,10 +150,23 @@ def install(path: Path) -> None:
     _wrap_sync(SupportRestInput, "parse", sink, lambda _: STAGE_CHANNEL, lambda _: "parse")
     _wrap_async(Agent, "handle_message", sink, STAGE_TURN, lambda _: "handle_message")
     _wrap_async(RemoteAction, "run", sink, STAGE_ACTION, lambda action: str(action.name()))
-    for store in (SQLTrackerStore, InMemoryTrackerStore):
-        for method in ("retrieve", "retrieve_full_tracker"):
-            _wrap_async(store, method, sink, STAGE_TRACKER_LOAD, _method_name(store, method))
-        _wrap_async(store, "save", sink, STAGE_TRACKER_SAVE, _method_name(store, "save"))
+    for store, method in tracker_methods(UrlTrackerStore, SQLTrackerStore, InMemoryTrackerStore):
+        stage = STAGE_TRACKER_SAVE if method == "save" else STAGE_TRACKER_LOAD
+        _wrap_async(store, method, sink, stage, _method_name(store, method))
+
+
+def tracker_methods(url: type, sql: type, memory: type) -> list[tuple[type, str]]:
+    """The tracker-store methods timed: each where it is defined, so that a call is
+    timed once (UrlTrackerStore's `retrieve` and `save` call SQLTrackerStore's only
+    when its kept tracker cannot be used)."""
+    return [
+        (url, "retrieve"),
+        (url, "save"),
+        (sql, "retrieve_full_tracker"),
+        (memory, "retrieve"),
+        (memory, "retrieve_full_tracker"),
+        (memory, "save"),
+    ]
 
 
 def _method_name(cls: type, method: str) -> Callable[[Any], str]:

@@ -24,6 +24,8 @@ from core.migrations import upgrade
 logger = logging.getLogger(__name__)
 
 WAL_ATTEMPTS = 20
+SQLITE_POOL_SIZE = 4  # connections kept open per process
+SQLITE_POOL_OVERFLOW = 16  # more, opened while busy and closed after
 
 
 def normalize_database_url(url: str) -> str:
@@ -86,16 +88,28 @@ def redact(url: str) -> str:
 
 def create_engine(url: str) -> sa.engine.Engine:
     """An engine for a supported URL; creates the SQLite file's directory or the
-    PostgreSQL database first. SQLite runs in WAL mode with foreign keys on."""
+    PostgreSQL database first.
+
+    SQLite runs in WAL mode with foreign keys on, `synchronous=NORMAL` (in WAL mode a
+    commit then waits for no disk flush; a power cut may lose the last commits, never
+    the database) and a pool of open connections (SQLAlchemy 1.4 would open a new one
+    for every session)."""
     url = normalize_database_url(url)
     prepare_database(url)
     if url.startswith("sqlite:///"):
-        engine = sa.create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 15, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_OVERFLOW,
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
             cursor = dbapi_connection.cursor()
             _enable_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

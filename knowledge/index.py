@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.articles import Article, Passage, entries_of
+from knowledge.articles import SECTION, SUMMARY, Article, Passage, entries_of
 from knowledge.document_store import FaissDocumentStore
 from knowledge.errors import CorruptIndexError, IndexNotFoundError
 from knowledge.lexical import LexicalIndex
@@ -71,6 +71,13 @@ class HelpCenterIndex:
         self.manifest = manifest
         self.directory = directory
         self.article_of = np.array([p.article_id for p in passages])
+        # Per passage, as integer arrays: its article (a position in `article_ids`) and
+        # its kind, so that fusion ranks articles without a Python loop per passage.
+        self.article_ids: list[str] = list(dict.fromkeys(p.article_id for p in passages))
+        position = {a: i for i, a in enumerate(self.article_ids)}
+        self.article_code = np.array([position[p.article_id] for p in passages], np.int64)
+        self.is_section = np.array([p.kind == SECTION for p in passages], bool)
+        self.is_summary = np.array([p.kind == SUMMARY for p in passages], bool)
 
     def __len__(self) -> int:
         return len(self.passages)

@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.paths import MODELS_DIR, PROJECT_ROOT
-from knowledge.articles import SECTION, SUMMARY
 from knowledge.errors import CorruptIndexError
 from knowledge.index import MANIFEST, HelpCenterIndex
 
@@ -250,28 +249,56 @@ class Retriever:
         chars = (index.char_matrix[candidates] @ index.chars.transform([query]).T).toarray().ravel()
         f = self.fusion
         fused = dense + f.lexical_weight * bm25 / (bm25 + f.bm25_half) + f.char_weight * chars
-        best: dict[str, float] = {}
-        shown: dict[str, tuple[float, int, float, float]] = {}
-        summary_bonus: dict[str, float] = {}
-        for j, i in enumerate(candidates):
-            if exclude and int(i) in exclude:
-                continue
-            passage = index.passages[int(i)]
-            a = passage.article_id
-            if passage.kind == SUMMARY:
-                summary_bonus[a] = f.summary_weight * float(dense[j])
-                continue
-            if fused[j] > best.get(a, -np.inf):
-                best[a] = float(fused[j])
-            if passage.kind == SECTION and fused[j] > shown.get(a, (-np.inf,))[0]:
-                shown[a] = (float(fused[j]), int(i), float(dense[j]), float(bm25[j]))
+        return self._rank(candidates, fused.astype(np.float64), dense, bm25, k, exclude)
+
+    def _rank(
+        self,
+        candidates: np.ndarray,
+        fused: np.ndarray,
+        dense: np.ndarray,
+        bm25: np.ndarray,
+        k: int,
+        exclude: frozenset[int],
+    ) -> list[Hit]:
+        """The k best articles among the scored candidates.
+
+        An article scores its best passage (section or question) plus
+        `summary_weight` × its summary's dense score, and is shown by its best section;
+        articles without a section are left out. Equal scores keep the order in which
+        the articles' passages first appear."""
+        index = self.index
+        codes = index.article_code[candidates]
+        usable = np.ones(len(candidates), bool)
+        if exclude:
+            usable &= ~np.isin(candidates, np.fromiter(exclude, np.int64, len(exclude)))
+        summary = index.is_summary[candidates]
+        section = index.is_section[candidates]
+        articles = len(index.article_ids)
+        # The summary bonus: of each article's summaries, the last one scored.
+        bonus = np.zeros(articles)
+        last = np.flatnonzero(usable & summary)[::-1]
+        if last.size:
+            _, first_of_reversed = np.unique(codes[last], return_index=True)
+            chosen = last[first_of_reversed]
+            bonus[codes[chosen]] = self.fusion.summary_weight * dense[chosen].astype(np.float64)
+        scored = np.flatnonzero(usable & ~summary)
+        best = np.full(articles, -np.inf)
+        np.maximum.at(best, codes[scored], fused[scored])
+        first_seen = np.full(articles, len(candidates))
+        np.minimum.at(first_seen, codes[scored], scored)
+        # Each article's best section (the first of equals).
+        sections = np.flatnonzero(usable & section)
+        if not sections.size:
+            return []
+        by_article = sections[np.lexsort((sections, -fused[sections], codes[sections]))]
+        _, first = np.unique(codes[by_article], return_index=True)
+        shown = by_article[first]
+        shown_codes = codes[shown]
+        totals = np.array([round(float(x), 4) for x in best[shown_codes] + bonus[shown_codes]])
+        top = np.lexsort((first_seen[shown_codes], -totals))[:k]
         hits = []
-        for a, score in best.items():
-            if a not in shown:
-                continue
-            _, i, dense_i, bm25_i = shown[a]
-            passage = index.passages[i]
-            total = score + summary_bonus.get(a, 0.0)
+        for t in top:
+            passage = index.passages[int(candidates[shown[t]])]
             hits.append(
                 Hit(
                     passage.article_id,
@@ -279,12 +306,12 @@ class Retriever:
                     passage.url,
                     passage.section,
                     passage.text,
-                    round(total, 4),
-                    round(dense_i, 4),
-                    round(bm25_i, 4),
+                    float(totals[t]),
+                    round(float(dense[shown[t]]), 4),
+                    round(float(bm25[shown[t]]), 4),
                 )
             )
-        return sorted(hits, key=lambda h: -h.score)[:k]
+        return hits
 
     def confidence(self, hits: list[Hit]) -> float:
         """Probability that `hits[0]` answers the question (hits from `search`, k ≥ 2)."""

@@ -39,12 +39,19 @@ class CharNgrams:
         return cls(vocabulary, idf.astype(np.float32), ngram_range)
 
     def transform(self, texts: list[str]) -> csr_matrix:
-        counts = self._counter.transform(texts).astype(np.float32).tocsr()
-        counts.data = 1.0 + np.log(counts.data)
-        weighted = counts.multiply(self.idf).tocsr()
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        """[len(texts), vocabulary] float32, one L2-normalised row per text.
+
+        Works on the non-zero entries directly (a message has a few hundred n-grams);
+        going through scipy's elementwise operations cost ten times as long for one text,
+        twice per message on the Rasa server's event loop."""
+        counts = self._counter.transform(texts)
+        counts.sort_indices()
+        weights = (1.0 + np.log(counts.data.astype(np.float32))) * self.idf[counts.indices]
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights * weights, minlength=counts.shape[0]))
         norms[norms == 0] = 1.0
-        return csr_matrix(weighted.multiply(1.0 / norms[:, None]))
+        data = (weights / norms[rows]).astype(np.float32)
+        return csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
     def save(self, directory: Path, name: str) -> None:
         (directory / f"{name}.vocabulary.json").write_text(

@@ -10,10 +10,12 @@ only the emotion model's own layers and heads. Texts are normalised first
 (`nlu.text.normalise`: no mentions, links or hashtag signs). Any text is accepted:
 empty, emoji-only, any language, any length (cut at 128 word pieces).
 
-Backends for `score`: `torch` runs the shared lower layers and the heads in PyTorch;
-`onnx` runs the whole scorer as one int8 ONNX Runtime graph (`nlu.onnx_scorer`, built by
-setup), about twice as fast on CPU and within quantisation error of `torch`; `auto` (the
-default) uses `onnx` when its graph is built from the current artifact, else `torch`.
+Backends for `score`: `torch` is the float32 scorer: the encoder's shared graph when it
+runs one (`nlu.onnx_encoder`, MiniLM and the heads together), else the shared lower
+layers and the heads in PyTorch, with the same numbers to within 1e-5; `onnx` runs the
+scorer alone as one int8 ONNX Runtime graph (`nlu.onnx_scorer`, built by setup), within
+quantisation error of `torch`; `auto` (the default) uses `onnx` when its graph is built
+from the current artifact, else `torch`.
 """
 
 from __future__ import annotations
@@ -81,9 +83,15 @@ class EmotionScorer:
                     self._heads = EmotionHeads.load(self.model_dir)
         return self._heads
 
+    @property
+    def in_graph(self) -> bool:
+        """Whether the encoder's graph carries these heads: it runs the committed
+        artifact's, so only a scorer of that artifact may read its `emotion`."""
+        return self.model_dir.resolve() == ARTIFACT_DIR.resolve() and self.encoder.uses_graph
+
     def warm_up(self) -> EmotionScorer:
-        self.encoder.warm_up()
-        _ = self.heads
+        if not self.in_graph:
+            _ = self.heads  # the graph has the heads in it: no PyTorch then
         if self.onnx is not None:
             self.onnx.warm_up()
         return self
@@ -93,9 +101,15 @@ class EmotionScorer:
         texts = [normalise(t or "") for t in texts]
         if self.onnx is not None:
             return self.onnx.probabilities(texts)
+        rows: list[np.ndarray] = []
+        if self.in_graph:
+            for start in range(0, len(texts), BATCH_SIZE):
+                emotion = self.encoder.encode(texts[start : start + BATCH_SIZE]).emotion
+                assert emotion is not None  # the graph always scores
+                rows.append(emotion)
+            return np.concatenate(rows) if rows else np.zeros((0, 5), np.float32)
         import torch
 
-        rows = []
         layers = self.heads.branch_layer
         for start in range(0, len(texts), BATCH_SIZE):
             branch, mask = self.encoder.encode_lower(texts[start : start + BATCH_SIZE], layers)
@@ -108,11 +122,24 @@ class EmotionScorer:
 
     def can_reuse(self, text: str, encoding: Encoding) -> bool:
         """Whether `encoding` (of `text`) is what the heads read: the text needs no
-        normalising and the encoding branches off at the heads' layer."""
-        return encoding.branch_layer == self.heads.branch_layer and normalise(text) == text
+        normalising and the encoding carries the heads' scores or branches off at the
+        heads' layer."""
+        if normalise(text) != text:
+            return False
+        if encoding.emotion is not None and self.in_graph:
+            return True
+        return encoding.branch is not None and encoding.branch_layer == self.heads.branch_layer
 
     def score_encoding(self, encoding: Encoding) -> list[EmotionScores]:
         """Scores from an existing encoding (no second encoder pass); see `can_reuse`."""
+        if encoding.emotion is not None and self.in_graph:
+            return [EmotionScores.from_row(row) for row in encoding.emotion]
+        if encoding.branch is None:
+            raise ValueError(
+                f"The encoding carries no layer states for the emotion model in "
+                f"{self.model_dir} (it came from the shared graph, which scores only the "
+                "committed model). Score the text with `score` instead."
+            )
         import torch
 
         if encoding.branch_layer != self.heads.branch_layer:

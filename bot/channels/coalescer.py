@@ -15,6 +15,11 @@ back. A message that arrives while no turn runs is handled alone and at once, as
 Intent payloads (`/request_human`, a clicked button) are never merged: Rasa reads them
 only as a whole message, so each is a turn of its own.
 
+Before a turn runs, `prepare` (when given) gets its message: the channels pass
+`prepare_turn`, which has the shared encoder encode the text on its worker thread,
+batched with other conversations' texts (nlu/encoder.py), so the model work of the turn
+is done off Rasa's event loop.
+
 The state is per Rasa server process, in memory, and bounded: at most
 `MAX_QUEUED_MESSAGES` messages, and `max_chars` characters joined, wait per
 conversation; a message beyond that is refused with `TOO_MANY_MESSAGES` (429).
@@ -39,6 +44,8 @@ logger = logging.getLogger(__name__)
 # Messages of one conversation that may wait for the running turn. Beyond it the sender
 # is refused (429) rather than queued without bound.
 MAX_QUEUED_MESSAGES = 20
+# How long a turn waits for `prepare` before it runs anyway.
+PREPARE_TIMEOUT_S = 10.0
 MERGE_SEPARATOR = "\n"
 
 TOO_MANY_MESSAGES = Rejection(
@@ -79,8 +86,10 @@ class MessageCoalescer:
         *,
         max_chars: int,
         max_queued: int = MAX_QUEUED_MESSAGES,
+        prepare: Callable[[UserMessage], Awaitable[None]] | None = None,
     ) -> None:
         self.handle = handle
+        self.prepare = prepare
         self.max_chars = max_chars
         self.max_queued = max_queued
         self._waiting: dict[str, deque[_Waiting]] = {}
@@ -123,6 +132,7 @@ class MessageCoalescer:
                     logger.info(
                         "merged %d waiting messages of %s into one turn", len(batch), sender
                     )
+                await self._prepare(handled)
                 try:
                     await self.handle(handled)
                 except Exception as e:  # every caller of the turn reports it
@@ -141,6 +151,16 @@ class MessageCoalescer:
             del self._workers[sender]
             del self._waiting[sender]
 
+    async def _prepare(self, message: UserMessage) -> None:
+        """Run `prepare`; whatever happens there, the turn runs (it then computes what
+        was not prepared)."""
+        if self.prepare is None:
+            return
+        try:
+            await asyncio.wait_for(self.prepare(message), PREPARE_TIMEOUT_S)
+        except Exception:
+            logger.warning("preparing the turn of %s failed", message.sender_id, exc_info=True)
+
     def _next_batch(self, queue: deque[_Waiting]) -> list[_Waiting]:
         """The next turn: the first waiting message, and the plain-text messages after it
         while their joined text stays within `max_chars`."""
@@ -155,6 +175,14 @@ class MessageCoalescer:
             chars += more
             batch.append(queue.popleft())
         return batch
+
+
+async def prepare_turn(message: UserMessage) -> None:
+    """Encode the turn's text ahead of its turn, off the event loop (never raises)."""
+    if message.text and not is_payload(message):
+        from nlu.encoder import prepare_text
+
+        await prepare_text(message.text)
 
 
 def is_payload(message: UserMessage) -> bool:

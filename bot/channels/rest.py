@@ -28,7 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.coalescer import MessageCoalescer
+from bot.channels.coalescer import MessageCoalescer, prepare_turn
 from bot.channels.guard import MessageGuard, Rejection
 from bot.channels.trust import ChannelTrust, bearer
 from core.json_body import JSONBodyError, read_json
@@ -107,7 +107,9 @@ class SupportRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-        turns = MessageCoalescer(on_new_message, max_chars=self.guard.max_chars)
+        turns = MessageCoalescer(
+            on_new_message, max_chars=self.guard.max_chars, prepare=prepare_turn
+        )
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -30,7 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.coalescer import MessageCoalescer
+from bot.channels.coalescer import MessageCoalescer, prepare_turn
 from bot.channels.guard import MessageGuard, Rejection, has_content
 from bot.channels.rest import client_address
 from bot.channels.trust import ChannelTrust
@@ -124,7 +124,7 @@ class SupportSocketIOInput(SocketIOInput):
         )
         self.sio = sio  # get_output_channel() sends agent replies through it
         blueprint = EngineIOBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
-        turns = MessageCoalescer(on_new_message, max_chars=guard.max_chars)
+        turns = MessageCoalescer(on_new_message, max_chars=guard.max_chars, prepare=prepare_turn)
         # Sockets that sent a user_uttered since their last session_request.
         spoken: set[str] = set()
         # Each socket's conversation (from its session token) and client address.

@@ -265,17 +265,14 @@ def test_install_wraps_rasa_3_6s_turn_stages(
     from rasa.shared.core.domain import Domain
 
     from bot.channels.rest import SupportRestInput
+    from bot.tracker_store import UrlTrackerStore
 
     wrapped = [
         (GraphNode, "__call__"),
         (SupportRestInput, "parse"),
         (Agent, "handle_message"),
         (RemoteAction, "run"),
-        *[
-            (store, method)
-            for store in (SQLTrackerStore, InMemoryTrackerStore)
-            for method in ("retrieve", "retrieve_full_tracker", "save")
-        ],
+        *turn_profile.tracker_methods(UrlTrackerStore, SQLTrackerStore, InMemoryTrackerStore),
     ]
     for cls, method in wrapped:  # restored after the test
         monkeypatch.setattr(cls, method, cls.__dict__[method])

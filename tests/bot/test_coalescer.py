@@ -146,3 +146,40 @@ def test_a_failed_turn_fails_its_callers_only() -> None:
         assert replies(await submit(coalescer, message("next"))) == ["re: next"]
 
     run_async(scenario())
+
+
+def test_a_failing_prepare_never_costs_the_turn() -> None:
+    async def scenario() -> list[str]:
+        turns = Turns()
+        turns.release.set()
+
+        async def prepare(message: UserMessage) -> None:
+            raise RuntimeError("the encoder is broken")
+
+        coalescer = MessageCoalescer(turns, max_chars=5000, prepare=prepare)
+        msg = UserMessage("hello", CollectingOutputChannel(), "c1")
+        handled = await submit(coalescer, msg)
+        return [m["text"] for m in handled.output_channel.messages]
+
+    assert run_async(scenario()) == ["re: hello"]
+
+
+def test_prepare_runs_before_each_turn() -> None:
+    async def scenario() -> list[str]:
+        turns = Turns()
+        turns.release.set()
+        order: list[str] = []
+
+        async def prepare(message: UserMessage) -> None:
+            order.append(f"prepare {message.text}")
+
+        async def handle(message: UserMessage) -> None:
+            order.append(f"turn {message.text}")
+            await turns(message)
+
+        coalescer = MessageCoalescer(handle, max_chars=5000, prepare=prepare)
+        await submit(coalescer, UserMessage("one", CollectingOutputChannel(), "c1"))
+        await submit(coalescer, UserMessage("two", CollectingOutputChannel(), "c1"))
+        return order
+
+    assert run_async(scenario()) == ["prepare one", "turn one", "prepare two", "turn two"]

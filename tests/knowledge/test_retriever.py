@@ -94,3 +94,52 @@ def test_rebuild_reembeds_only_changed_articles_and_reloads(tmp_path: Path, enco
     assert retriever.search("can you gift wrap my order", k=1)[0].article_id == "gift-wrap"
     manifest = json.loads((index_dir / MANIFEST).read_text())
     assert manifest["build"]["embedded_articles"] == 1
+
+
+def reference_rank(retriever: Retriever, fused, dense, bm25, k: int, exclude: frozenset[int]):
+    """Fusion as first written: one Python pass over every scored passage."""
+    from knowledge.articles import SECTION, SUMMARY
+
+    index = retriever.index
+    best: dict[str, float] = {}
+    shown: dict[str, tuple[float, int]] = {}
+    bonus: dict[str, float] = {}
+    for i in range(len(index)):
+        if i in exclude:
+            continue
+        passage = index.passages[i]
+        a = passage.article_id
+        if passage.kind == SUMMARY:
+            bonus[a] = retriever.fusion.summary_weight * float(dense[i])
+            continue
+        if fused[i] > best.get(a, float("-inf")):
+            best[a] = float(fused[i])
+        if passage.kind == SECTION and fused[i] > shown.get(a, (float("-inf"),))[0]:
+            shown[a] = (float(fused[i]), i)
+    ranked = [
+        (round(score + bonus.get(a, 0.0), 4), shown[a][1])
+        for a, score in best.items()
+        if a in shown
+    ]
+    return sorted(ranked, key=lambda r: -r[0])[:k]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_ranking_matches_the_passage_by_passage_definition(retriever: Retriever, seed: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = len(retriever.index)
+    # Coarse scores, so that equal scores (and their tie order) come up often.
+    dense = rng.integers(0, 5, n).astype(np.float32) / 4
+    bm25 = rng.integers(0, 3, n).astype(np.float32)
+    fused = (dense + bm25 / 2).astype(np.float64)
+    exclude = frozenset(
+        int(i) for i in rng.choice(n, size=int(rng.integers(0, n // 2)), replace=False)
+    )
+    hits = retriever._rank(np.arange(n), fused, dense, bm25, 3, exclude)
+    expected = reference_rank(retriever, fused, dense, bm25, 3, exclude)
+    passages = retriever.index.passages
+    assert [(h.article_id, h.section, h.score) for h in hits] == [
+        (passages[i].article_id, passages[i].section, score) for score, i in expected
+    ]
