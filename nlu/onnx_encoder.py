@@ -39,6 +39,7 @@ import numpy as np
 from core.paths import MODELS_DIR
 from nlu.artifact import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
 from nlu.errors import ModelNotFoundError
+from nlu.onnx_session import cpu_session
 from nlu.tokenizer import minilm_path
 
 GRAPH_DIR = MODELS_DIR / "encoder"
@@ -157,21 +158,8 @@ class EncoderGraph:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    if not self.path.is_file():
-                        raise ModelNotFoundError(
-                            f"No encoder graph at {self.path}. Build it with "
-                            "`python -m nlu.onnx_encoder` (make setup does it)."
-                        )
-                    import onnxruntime as ort
-
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = self.threads
-                    options.inter_op_num_threads = 1
-                    # Idle pool threads sleep instead of spinning: in the Rasa server they
-                    # would take the core that the event loop needs.
-                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                    self._session = ort.InferenceSession(
-                        str(self.path), options, providers=["CPUExecutionProvider"]
+                    self._session = cpu_session(
+                        self.path, self.threads, "encoder graph", "python -m nlu.onnx_encoder"
                     )
         return self._session
 

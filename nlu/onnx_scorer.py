@@ -29,7 +29,7 @@ import numpy as np
 from core.emotion import EmotionScores
 from core.paths import MODELS_DIR
 from nlu.artifact import ARTIFACT_DIR, CONFIG_FILE, WEIGHTS_FILE
-from nlu.errors import ModelNotFoundError
+from nlu.onnx_session import cpu_session
 from nlu.text import normalise
 from nlu.tokenizer import load_tokenizer, word_pieces
 
@@ -140,18 +140,8 @@ class OnnxEmotionScorer:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    if not self.path.is_file():
-                        raise ModelNotFoundError(
-                            f"No ONNX emotion scorer at {self.path}. Build it with "
-                            "`python -m nlu.onnx_scorer` (make setup does it)."
-                        )
-                    import onnxruntime as ort
-
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = self.threads
-                    options.inter_op_num_threads = 1
-                    self._session = ort.InferenceSession(
-                        str(self.path), options, providers=["CPUExecutionProvider"]
+                    self._session = cpu_session(
+                        self.path, self.threads, "ONNX emotion scorer", "python -m nlu.onnx_scorer"
                     )
         return self._session
 

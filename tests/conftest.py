@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Coroutine, Iterator
 from datetime import date
@@ -47,6 +49,19 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     if failure:
         raise failure[0]
     return result[0]
+
+
+def run_python_offline(code: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter at the project root, offline, with a bare
+    environment (what a module loads on its own shows in its `sys.modules`)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def free_port() -> int:

@@ -4,17 +4,14 @@ the caller's turn: batched, on a worker thread, taken once by `encode`."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from core.paths import PROJECT_ROOT
 from nlu.encoder import MAX_PREPARED, SharedEncoder
 from nlu.onnx_encoder import is_current
 from nlu.scorer import EmotionScorer
-from tests.conftest import run_async
+from tests.conftest import run_async, run_python_offline
 
 TEXTS = [
     "where is my order 10402?",
@@ -108,13 +105,6 @@ assert scorer.can_reuse("where is my refund?", encoding)
 scorer.score(["@shop #fail my refund http://x.example"])
 print("torch loaded:", "torch" in sys.modules)
 """
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-    )
+    done = run_python_offline(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("torch loaded: False"), done.stdout

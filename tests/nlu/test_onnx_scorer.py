@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from core.paths import PROJECT_ROOT
+from tests.conftest import run_python_offline
 
 PROBE = """
 import sys
@@ -19,13 +16,6 @@ print("torch loaded:", "torch" in sys.modules)
 
 
 def test_scoring_with_the_int8_graph_never_loads_torch() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-    )
+    done = run_python_offline(PROBE)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("torch loaded: False"), done.stdout
