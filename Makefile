@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,8 +63,14 @@ migration: $(VENV)/.installed ## new schema migration drafted from the models: m
 		--metadata bot.store.schema:metadata --metadata routing.queue:metadata \
 		--metadata routing.accounts:metadata
 
-train-emotion: $(VENV)/.installed ## fine-tune the emotion model (needs ../shared/data; about 20 min on 2 cores)
+train-emotion: $(VENV)/.installed ## fine-tune the message emotion model (uses ../shared/data when present; about 10 min on 2 cores)
 	@$(PY) -m nlu.train $(ARGS)
+
+train-context: $(VENV)/.installed ## train the context emotion model on the labelled conversations (about a minute)
+	@$(PY) -m nlu.train_context $(ARGS)
+
+labels: $(VENV)/.installed ## check the labelled conversations, count their labels, print the double-labelling agreement
+	@$(PY) -m nlu.labeling check && $(PY) -m nlu.labeling stats && $(PY) -m nlu.labeling agreement
 
 eval-nlu: setup ## 5-fold cross-validation of the NLU pipeline (prints intent macro-F1)
 	@$(PY) -m bot.evaluate_nlu

@@ -36,6 +36,7 @@ import itertools
 import json
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -52,9 +53,16 @@ from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+_latest: weakref.ReferenceType[UrlTrackerStore] | None = None
 RECENT_TRACKERS = 512  # conversations whose last saved tracker is kept in memory
 # Set on a tracker this store loaded or saved: how many of its events are stored.
 STORED_ATTRIBUTE = "_brightbasket_stored_events"
+
+
+def kept_tracker(sender_id: str) -> DialogueStateTracker | None:
+    """`UrlTrackerStore.kept` of this process's store (the one created last)."""
+    store = _latest() if _latest is not None else None
+    return store.kept(sender_id) if store is not None else None
 
 
 class UrlTrackerStore(SQLTrackerStore):
@@ -81,6 +89,15 @@ class UrlTrackerStore(SQLTrackerStore):
         # sender → (tracker, its number of events when saved, id of the newest event)
         self._recent: OrderedDict[str, tuple[DialogueStateTracker, int, int]] = OrderedDict()
         self._recent_lock = threading.Lock()
+        global _latest
+        _latest = weakref.ref(self)
+
+    def kept(self, sender_id: str) -> DialogueStateTracker | None:
+        """The tracker saved last for `sender_id`, if kept, as it is: for reading ahead
+        of a turn (the channels prepare the turn's context with it), never for a turn."""
+        with self._recent_lock:
+            kept = self._recent.get(sender_id)
+        return kept[0] if kept is not None else None
 
     @property
     def domain(self) -> Domain:

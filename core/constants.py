@@ -11,6 +11,8 @@ from __future__ import annotations
 # --- Keys in a message's parse data (written by NLU components, stored with each
 # --- user turn in the tracker store) -------------------------------------------
 EMOTION = "emotion"  # nlu: {"sentiment": {...}, "frustration": float, "urgency": float}
+# nlu: the same, of the message read with the previous message and the reply before it
+EMOTION_IN_CONTEXT = "emotion_in_context"
 KNOWLEDGE = "knowledge"  # knowledge: help-center hits for the message
 
 # --- Keys in a user message's channel metadata ------------------------------------

@@ -54,7 +54,10 @@ class EmotionHeads(nn.Module):
         return mean_pool(x, mask)
 
     def logits(self, branch: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.dropout(self.pooled(branch, mask))
+        return self.logits_of_pooled(self.pooled(branch, mask))
+
+    def logits_of_pooled(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.dropout(pooled)
         out = {
             "sentiment": self.sentiment(h),
             "frustration": self.frustration(h).squeeze(-1),
@@ -65,7 +68,10 @@ class EmotionHeads(nn.Module):
         return out
 
     def probabilities(self, branch: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        raw = self.logits(branch, mask)
+        return self.probabilities_of_pooled(self.pooled(branch, mask))
+
+    def probabilities_of_pooled(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        raw = self.logits_of_pooled(pooled)
         t = self.temperature
         return {
             "sentiment": (raw["sentiment"] / t[0]).softmax(dim=-1),
@@ -75,10 +81,19 @@ class EmotionHeads(nn.Module):
 
     def forward(self, branch: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """[n, 5]: P(negative), P(neutral), P(positive), P(frustrated), P(urgent)."""
-        p = self.probabilities(branch, mask)
-        return torch.cat(
+        return self.scores_and_pooled(branch, mask)[0]
+
+    def scores_and_pooled(
+        self, branch: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """([n, 5] probabilities as `forward`, [n, 384] the pooled state the heads read:
+        the context model's view of the message, `nlu.context_model`)."""
+        pooled = self.pooled(branch, mask)
+        p = self.probabilities_of_pooled(pooled)
+        scores = torch.cat(
             [p["sentiment"], p["frustration"].unsqueeze(-1), p["urgency"].unsqueeze(-1)], dim=-1
         )
+        return scores, pooled
 
     @classmethod
     def from_minilm(

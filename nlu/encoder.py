@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,7 @@ class Encoding:
     truncated: list[bool]  # whether each text was cut at MAX_TOKENS word pieces
     branch_layer: int = BRANCH_LAYER  # how many MiniLM layers `branch` has been through
     emotion: np.ndarray | None = None  # [n, 5] emotion probabilities (onnx backend)
+    emotion_hidden: np.ndarray | None = None  # [n, 384] the emotion heads' pooled input (onnx)
 
     def row(self, i: int) -> Encoding:
         """The encoding of the i-th text alone (a batch of one)."""
@@ -76,6 +78,7 @@ class Encoding:
             truncated=[self.truncated[i]],
             branch_layer=self.branch_layer,
             emotion=None if self.emotion is None else self.emotion[i : i + 1],
+            emotion_hidden=None if self.emotion_hidden is None else self.emotion_hidden[i : i + 1],
         )
 
 
@@ -177,6 +180,13 @@ class SharedEncoder:
                 return ready
         return self.compute(texts)
 
+    def take_prepared(self, text: str) -> Encoding | None:
+        """The encoding `prepare` made of `text`, once (None when there is none)."""
+        if not self._prepared:
+            return None
+        with self._lock:
+            return self._prepared.pop(text, None)
+
     def compute(self, texts: list[str]) -> Encoding:
         """Encode a batch now, on the calling thread."""
         self.warm_up()
@@ -190,10 +200,11 @@ class SharedEncoder:
                 [],
                 self.branch_layer,
                 np.zeros((0, 5), np.float32) if self._graph is not None else None,
+                np.zeros((0, DIMENSION), np.float32) if self._graph is not None else None,
             )
         if self._graph is not None:
             pieces = word_pieces(self._tokenizer, texts)
-            sentence, tokens, emotion = self._graph.run(pieces.ids, pieces.mask)
+            sentence, tokens, emotion, hidden = self._graph.run(pieces.ids, pieces.mask)
             return Encoding(
                 sentence=sentence,
                 tokens=tokens,
@@ -203,6 +214,7 @@ class SharedEncoder:
                 truncated=pieces.truncated,
                 branch_layer=self.branch_layer,
                 emotion=emotion,
+                emotion_hidden=hidden,
             )
         import torch
 
@@ -307,10 +319,16 @@ def shared_encoder() -> SharedEncoder:
         return _shared
 
 
-async def prepare_text(text: str) -> None:
+async def prepare_text(text: str, context: Sequence[str] = ()) -> None:
     """Prepare what a message's turn will encode: its text, and the normalised text that
-    the emotion scorer reads instead when the two differ (`nlu.text.normalise`)."""
+    the emotion scorer reads instead when the two differ (`nlu.text.normalise`); and the
+    normalised `context` texts (the previous message, the reply before this one)."""
     from nlu.text import normalise
 
     normalised = normalise(text)
-    await shared_encoder().prepare([text] if normalised == text else [text, normalised])
+    texts = [text] if normalised == text else [text, normalised]
+    for extra in context:
+        key = normalise(extra)
+        if key and key not in texts:
+            texts.append(key)
+    await shared_encoder().prepare(texts)

@@ -15,7 +15,9 @@ Word-piece ids and mask in; three outputs:
   all-MiniLM-L6-v2 sentence embedding);
 - `tokens` [n, T, 384]: layer-6 states per word piece;
 - `emotion` [n, 5]: P(negative), P(neutral), P(positive), P(frustrated), P(urgent) from
-  the committed emotion artifact's heads.
+  the committed emotion artifact's heads;
+- `emotion_hidden` [n, 384]: the pooled state those heads read, which the context model
+  (`nlu.context_model`) reads too.
 
 The weights stay float32: the outputs equal PyTorch's to within 1e-5
 (tests/nlu/test_onnx_encoder.py), so the trained intent classifier, the help-center
@@ -45,10 +47,10 @@ from nlu.tokenizer import minilm_path
 GRAPH_DIR = MODELS_DIR / "encoder"
 GRAPH_FILE = "shared.onnx"
 STAMP_FILE = "shared.fingerprint"
-OUTPUTS = ("sentence", "tokens", "emotion")
-DEFAULT_THREADS = 1
+OUTPUTS = ("sentence", "tokens", "emotion", "emotion_hidden")
+DEFAULT_THREADS = 2
 # Part of the fingerprint: bump it when `export` changes what the graph computes.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 
 
 def fingerprint(emotion_dir: Path = ARTIFACT_DIR, minilm_dir: Path | None = None) -> str:
@@ -104,14 +106,15 @@ def export(out_dir: Path = GRAPH_DIR, emotion_dir: Path = ARTIFACT_DIR) -> Path:
 
         def forward(
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
             branch = heads.branch_layer
             lower = self.minilm.forward_range(
                 self.minilm.embeddings(input_ids), attention_mask, 0, branch
             )
             upper = self.minilm.forward_range(lower, attention_mask, branch, layers)
             sentence = torch.nn.functional.normalize(mean_pool(upper, attention_mask), dim=-1)
-            return sentence, upper, self.heads(lower, attention_mask)
+            scores, pooled = self.heads.scores_and_pooled(lower, attention_mask)
+            return sentence, upper, scores, pooled
 
     pieces = word_pieces(load_tokenizer(path), ["where is my refund? this is taking forever"])
     ids, mask = torch.from_numpy(pieces.ids), torch.from_numpy(pieces.mask)
@@ -133,6 +136,7 @@ def export(out_dir: Path = GRAPH_DIR, emotion_dir: Path = ARTIFACT_DIR) -> Path:
                 "sentence": {0: "batch"},
                 "tokens": {0: "batch", 1: "tokens"},
                 "emotion": {0: "batch"},
+                "emotion_hidden": {0: "batch"},
             },
         )
     partial.replace(target)
@@ -163,12 +167,13 @@ class EncoderGraph:
                     )
         return self._session
 
-    def run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sentence [n, 384], tokens [n, T, 384], emotion [n, 5]) for a tokenized batch."""
-        sentence, tokens, emotion = self.session.run(
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(sentence [n, 384], tokens [n, T, 384], emotion [n, 5], emotion_hidden [n, 384])
+        for a tokenized batch."""
+        sentence, tokens, emotion, hidden = self.session.run(
             list(OUTPUTS), {"input_ids": ids, "attention_mask": mask}
         )
-        return sentence, tokens, emotion
+        return sentence, tokens, emotion, hidden
 
 
 def main(argv: list[str] | None = None) -> int:

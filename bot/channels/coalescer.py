@@ -178,11 +178,22 @@ class MessageCoalescer:
 
 
 async def prepare_turn(message: UserMessage) -> None:
-    """Encode the turn's text ahead of its turn, off the event loop (never raises)."""
+    """Encode the turn's text ahead of its turn, off the event loop (never raises); and
+    the texts the emotion scorer reads as its context (the customer's previous message,
+    the replies since) when the tracker saved last is at hand and the scorer has not
+    seen them: a help-center answer or an agent's message is new text every time."""
     if message.text and not is_payload(message):
+        from bot.tracker_store import kept_tracker
+        from nlu.emotion_component import turn_context
         from nlu.encoder import prepare_text
+        from nlu.scorer import remembered
+        from nlu.text import normalise
 
-        await prepare_text(message.text)
+        tracker = kept_tracker(message.sender_id)
+        context = turn_context(tracker) if tracker is not None else None
+        extra = [context.previous_customer, context.last_reply] if context else []
+        unseen = [t for t in extra if t and not remembered(normalise(t))]
+        await prepare_text(message.text, unseen)
 
 
 def is_payload(message: UserMessage) -> bool:

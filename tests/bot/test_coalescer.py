@@ -183,3 +183,37 @@ def test_prepare_runs_before_each_turn() -> None:
         return order
 
     assert run_async(scenario()) == ["prepare one", "turn one", "prepare two", "turn two"]
+
+
+def test_preparing_a_turn_encodes_its_context_texts_not_yet_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reply before the turn (a help-center answer, an agent's message) is new text:
+    it is encoded on the worker thread before the turn, with the message."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    import bot.tracker_store
+    import nlu.encoder
+    from bot.channels.coalescer import prepare_turn
+
+    tracker = DialogueStateTracker.from_events(
+        "s-1",
+        [UserUttered("my parcel never arrived"), BotUttered("Sorry, I didn't quite get that.")],
+    )
+    monkeypatch.setattr(
+        bot.tracker_store, "kept_tracker", lambda sender: tracker if sender == "s-1" else None
+    )
+    prepared: list[tuple[str, list[str]]] = []
+
+    async def capture(text: str, context: list[str] = ()) -> None:
+        prepared.append((text, list(context)))
+
+    monkeypatch.setattr(nlu.encoder, "prepare_text", capture)
+    run_async(prepare_turn(UserMessage("Can you help me?", sender_id="s-1")))
+    run_async(prepare_turn(UserMessage("hello", sender_id="someone-else")))
+    run_async(prepare_turn(UserMessage("/greet", sender_id="s-1")))
+    assert prepared[0][0] == "Can you help me?"
+    assert "Sorry, I didn't quite get that." in prepared[0][1]
+    assert prepared[1] == ("hello", [])
+    assert len(prepared) == 2  # an intent payload is not encoded

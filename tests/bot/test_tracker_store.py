@@ -198,3 +198,20 @@ def test_a_new_model_s_domain_drops_the_kept_trackers(tmp_path: Path) -> None:
     assert "c1" in store._recent
     store.domain = DOMAIN
     assert not store._recent
+
+
+def test_the_kept_tracker_can_be_read_ahead_of_a_turn(tmp_path: Path) -> None:
+    """The channels read it to prepare the turn's context; reading leaves it kept."""
+    from bot.tracker_store import kept_tracker
+
+    store = store_at(tmp_path / "tracker.db")
+    tracker = new_conversation(store, "c1")
+    turn(tracker, "hello")
+    run_async(store.save(tracker))
+    kept = run_async(store.retrieve("c1"))
+    turn(kept, "where is my order")
+    run_async(store.save(kept))
+    assert store.kept("c1") is kept
+    assert kept_tracker("c1") is kept  # the store created last in this process
+    assert run_async(store.retrieve("c1")) is kept
+    assert store.kept("unknown") is None

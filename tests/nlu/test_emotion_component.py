@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
-from core.constants import EMOTION, SHARED_ENCODING
-from nlu.emotion_component import EmotionScorerComponent
+from core.constants import EMOTION, EMOTION_IN_CONTEXT, SHARED_ENCODING
+from nlu.context_model import TurnContext
+from nlu.emotion_component import EmotionScorerComponent, turn_context
 from nlu.scorer import EmotionScorer
 
 
 @pytest.fixture(scope="module")
 def component() -> EmotionScorerComponent:
-    return EmotionScorerComponent(EmotionScorer().warm_up())
+    # As `create` builds it inside Rasa: the float32 scorer, not the int8 batch graph.
+    return EmotionScorerComponent(EmotionScorer(backend="torch").warm_up())
 
 
 def test_scores_are_written_as_output(component: EmotionScorerComponent) -> None:
@@ -23,7 +27,8 @@ def test_scores_are_written_as_output(component: EmotionScorerComponent) -> None
     scores = message.get(EMOTION)
     assert set(scores) == {"sentiment", "frustration", "urgency"}
     assert scores["urgency"] > 0.5
-    assert EMOTION in message.as_dict(only_output_properties=True)
+    output = message.as_dict(only_output_properties=True)
+    assert EMOTION in output and EMOTION_IN_CONTEXT in output
 
 
 def test_without_a_shared_encoding_it_encodes_itself(component: EmotionScorerComponent) -> None:
@@ -46,7 +51,10 @@ def test_a_message_with_mentions_is_scored_on_its_normalised_text(
     message.set(SHARED_ENCODING, component.scorer.encoder.encode([text]))
     component.process([message])
     (expected,) = component.scorer.score(["someone just used my card in another country fraud"])
-    assert message.get(EMOTION) == expected.as_dict()
+    stored = message.get(EMOTION)
+    assert stored["urgency"] == pytest.approx(expected.urgency, abs=1e-3)
+    assert stored["frustration"] == pytest.approx(expected.frustration, abs=1e-3)
+    assert stored["sentiment"] == pytest.approx(expected.sentiment, abs=1e-3)
 
 
 def test_the_committed_model_reads_the_shared_encoders_branch(
@@ -59,3 +67,43 @@ def test_the_committed_model_reads_the_shared_encoders_branch(
     encoding = shared_encoder().encode([text])
     assert component.scorer.heads.branch_layer == encoding.branch_layer
     assert component.scorer.can_reuse(text, encoding)
+
+
+def tracker(*events: object) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("c-1", list(events))
+
+
+def test_the_context_is_the_previous_message_and_the_replies_since() -> None:
+    t = tracker(
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        UserUttered("My parcel never arrived."),
+        BotUttered("Let me look."),
+        ActionExecuted("action_listen"),
+        BotUttered("Sorry, I didn't quite get that."),
+    )
+    assert turn_context(t) == TurnContext(
+        "My parcel never arrived.", "Let me look. Sorry, I didn't quite get that."
+    )
+
+
+def test_a_new_session_has_no_previous_message() -> None:
+    t = tracker(UserUttered("old problem"), SessionStarted(), BotUttered("Welcome back!"))
+    assert turn_context(t) == TurnContext("", "Welcome back!")
+
+
+def test_the_stored_score_reads_the_message_with_its_context(
+    component: EmotionScorerComponent,
+) -> None:
+    def frustration(t: DialogueStateTracker | None) -> float:
+        message = Message(data={"text": "Can you help me?"})
+        component.process([message], t)
+        (alone,) = component.scorer.score(["Can you help me?"])
+        assert message.get(EMOTION)["frustration"] == pytest.approx(alone.frustration, abs=1e-3)
+        return message.get(EMOTION_IN_CONTEXT)["frustration"]
+
+    failed = tracker(
+        UserUttered("My parcel never arrived."),
+        BotUttered("Sorry, I didn't quite get that. Could you rephrase?"),
+    )
+    assert frustration(failed) > frustration(None) + 0.2

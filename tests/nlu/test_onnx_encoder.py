@@ -47,6 +47,18 @@ def test_the_graph_gives_pytorch_s_embeddings_and_scores(graph_encoder, torch_en
     assert np.abs(with_graph.probabilities(TEXTS) - with_torch.probabilities(TEXTS)).max() < 1e-5
     from_encoding = [s.as_dict() for s in with_graph.score_encoding(ours)]
     assert from_encoding == [s.as_dict() for s in with_torch.score_encoding(theirs)]
+    # The context model reads the heads' pooled state: the same from either path.
+    graph_probs, graph_hidden = with_graph.encoding_vectors(ours, TEXTS)
+    torch_probs, torch_hidden = with_torch.encoding_vectors(theirs, TEXTS)
+    assert np.abs(graph_hidden - torch_hidden).max() < 1e-4
+    assert np.abs(graph_probs - torch_probs).max() < 1e-5
+    assert (
+        np.abs(
+            with_graph.in_context(TEXTS, with_graph.vectors(TEXTS), [None] * len(TEXTS))
+            - with_torch.in_context(TEXTS, with_torch.vectors(TEXTS), [None] * len(TEXTS))
+        ).max()
+        < 1e-4
+    )
 
 
 def test_prepared_texts_are_encoded_once_in_one_batch(graph_encoder) -> None:
