@@ -21,8 +21,9 @@ calibration conversations. Without context (first message, `nlu.score` without i
 context parts are zero and the flags say so; training drops context at random so that
 case is learned too.
 
-The artifact (`nlu/artifacts/context/`) is numpy only: `weights.npz`, `config.json` and
-`metrics.json`. `python -m nlu.train_context` trains it (`make train-context`).
+The artifact (`nlu/artifacts/context/`) is numpy only: `weights.npz` (the networks, the
+temperatures and the lexical cues) and `config.json` (settings, data version, the
+calibration split's figures). `python -m nlu.train_context` trains it (`make train-context`).
 """
 
 from __future__ import annotations

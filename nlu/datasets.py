@@ -164,11 +164,6 @@ def own_examples(split: str | None = None, path: Path = OWN_DATA) -> list[Exampl
     return examples
 
 
-# Labelled before docs/labeling.md counted a let-down expectation as frustration: left
-# out of the context model's training, kept in the own test row.
-SUPERSEDED_OWN_CUES = ("own:polite_problem",)
-
-
 def conversation_examples(split: str) -> list[Example]:
     """The customer turns of the labelled support conversations in `split` (train,
     calibration or test, split by conversation), as single messages: their text and

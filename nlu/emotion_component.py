@@ -36,6 +36,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
@@ -109,14 +110,20 @@ class EmotionScorerComponent(GraphComponent):
 
 
 def turn_context(tracker: DialogueStateTracker) -> TurnContext:
-    """The customer's previous message and the replies since it, in this session, from
-    the tracker as it is before the new message is logged."""
-    replies: list[str] = []
-    for event in reversed(tracker.events):
+    """The customer's previous message and the last reply (bot or agent) before the new
+    one, in this session, from the tracker as it is before the new message is logged:
+    as the labelled conversations give them to training (`nlu.labeling`). Events a
+    restart or a rewind undid do not count (`applied_events`); an intent payload (a
+    clicked button) is not a message."""
+    reply = ""
+    for event in reversed(tracker.applied_events()):
         if isinstance(event, SessionStarted):
             break
         if isinstance(event, UserUttered):
-            return TurnContext(event.text or "", " ".join(reversed(replies)))
-        if isinstance(event, BotUttered) and event.text:
-            replies.append(event.text)
-    return TurnContext("", " ".join(reversed(replies)))
+            text = event.text or ""
+            if text.startswith(INTENT_MESSAGE_PREFIX):
+                continue
+            return TurnContext(text, reply)
+        if isinstance(event, BotUttered) and event.text and not reply:
+            reply = event.text
+    return TurnContext("", reply)

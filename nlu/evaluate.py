@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         "--context-model", default=str(CONTEXT_DIR), help="the context model's directory"
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when the support-chat row misses a target",
+    )
+    parser.add_argument(
         "--backend",
         choices=("torch", "onnx"),
         default="torch",
@@ -282,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
         ]
         (Path(args.model) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if args.check and not support_chat_passes(rows):
+        print("error: the support-chat row misses a target (see FAIL above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -23,6 +23,7 @@ import numpy as np
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 OUTPUTS = 5  # sentiment (3 log-probabilities), frustration and urgency (logits)
 MIN_DF = 2
+BATCH = 256  # texts turned into dense TF-IDF rows at a time
 C = 4.0
 
 
@@ -92,6 +93,10 @@ class LexicalCues:
         """[n, 5]: sentiment log-probabilities (3), frustration and urgency logits."""
         if not texts:
             return np.zeros((0, OUTPUTS), np.float32)
+        if len(texts) > BATCH:  # dense rows: bounded memory for batch work
+            return np.concatenate(
+                [self.logits(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
+            )
         z = self.transform(texts) @ self.coef + self.intercept
         sentiment = z[:, :3] - z[:, :3].max(axis=1, keepdims=True)
         sentiment -= np.log(np.exp(sentiment).sum(axis=1, keepdims=True))
@@ -119,10 +124,15 @@ def out_of_fold(
     urgency: Sequence[int],
     folds: int = 5,
     seed: int = 13,
+    groups: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """[n, 5] logits for each text from a model fitted on the other folds."""
+    """[n, 5] logits for each text from a model fitted on the other folds. Rows of one
+    group (a conversation) share a fold, so a model never saw the row's conversation."""
     rng = np.random.default_rng(seed)
-    fold_of = rng.permutation(len(texts)) % folds
+    keys = list(groups) if groups is not None else [str(i) for i in range(len(texts))]
+    unique = sorted(set(keys))
+    fold_of_group = dict(zip(unique, rng.permutation(len(unique)) % folds, strict=True))
+    fold_of = np.array([fold_of_group[k] for k in keys])
     out = np.zeros((len(texts), OUTPUTS), np.float32)
     s, f, u = (np.asarray(a) for a in (sentiment, frustration, urgency))
     for k in range(folds):

@@ -211,10 +211,11 @@ class EmotionScorer:
         with self._memory_lock:
             for i, text in enumerate(texts):
                 key = normalise(text or "")
+                # Copies: a row view would keep its whole batch's arrays alive.
                 self._memory[key] = (
-                    np.asarray(sentence[i]),
-                    np.asarray(probs[i]),
-                    np.asarray(hidden[i]),
+                    np.array(sentence[i], np.float32),
+                    np.array(probs[i], np.float32),
+                    np.array(hidden[i], np.float32),
                 )
                 self._memory.move_to_end(key)
             while len(self._memory) > MEMORY_SIZE:

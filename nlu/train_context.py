@@ -2,13 +2,14 @@
 
     python -m nlu.train_context [--epochs 80] [--hidden 64] [--members 5] [--seed 13]
 
-Data, all in this repository (no ../shared needed; about a minute on 2 cores):
-- the labelled support conversations (`data/emotion/conversations/`, docs/labeling.md),
-  train split, each customer turn with its context; and the same turns with the context
-  dropped at random, so turns without context are learned too;
-- the single support messages of `data/emotion/support_messages.csv`, train split,
-  without context, except the `polite_problem` rows, labelled before the guide counted a
-  let-down expectation as frustration.
+Data, all in this repository (no ../shared needed; about a minute on 2 cores): the
+labelled support conversations (`data/emotion/conversations/`, docs/labeling.md), train
+split, each customer turn with its context, and the same turns with the context dropped
+at random, so turns without context are learned too. (Not the single messages of
+`data/emotion/support_messages.csv`: the message model trained on them, so its scores
+there are too sure of themselves, and a model stacked on them learns to over-trust them.)
+The lexical cues' own logits for the training turns come from models fitted on the other
+conversations (5 folds, by conversation).
 
 The epoch is chosen, and the temperatures fitted, on the calibration conversations
 only; the test conversations are for `make eval-emotion` and are never read here. The
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from nlu.context_model import CONFIG, CONTEXT_DIR, FEATURES, WEIGHTS, turn_features
-from nlu.datasets import SENTIMENTS, SUPERSEDED_OWN_CUES, Example, own_examples
+from nlu.datasets import SENTIMENTS, Example
 from nlu.labeling import CONVERSATIONS_DIR, LabelledTurn, read_conversations, turns_in_split
 from nlu.lexical import LexicalCues, out_of_fold
 from nlu.text import normalise
@@ -86,7 +87,13 @@ def build_split(
     lexical_logits = (
         lexical.logits(normalised)
         if lexical is not None
-        else out_of_fold(normalised, labels_s, labels_f, labels_u)
+        else out_of_fold(
+            normalised,
+            labels_s,
+            labels_f,
+            labels_u,
+            groups=[t.conversation for t in turns] + [f"single:{i}" for i in range(len(singles))],
+        )
     )
     # A previous turn is a row of the same split: its logits as that row got them.
     by_text = {t: lexical_logits[i] for i, t in enumerate(normalised)}
@@ -151,18 +158,16 @@ def train(args: argparse.Namespace) -> dict[str, object]:
     started = time.monotonic()
     conversations = read_conversations()
     scorer = EmotionScorer(backend="torch")
-    own_train = [e for e in own_examples("train") if e.source not in SUPERSEDED_OWN_CUES]
-    print(f"encoding {len(conversations)} conversations and {len(own_train)} single messages …")
+    print(f"encoding {len(conversations)} conversations …")
     train_turns = turns_in_split("train", conversations)
     lexical = LexicalCues.fit(
-        [normalise(t.text) for t in train_turns] + [normalise(e.text) for e in own_train],
-        [SENTIMENTS.index(t.sentiment) for t in train_turns]
-        + [label(e.sentiment) for e in own_train],
-        [t.frustration for t in train_turns] + [label(e.frustration) for e in own_train],
-        [t.urgency for t in train_turns] + [label(e.urgency) for e in own_train],
+        [normalise(t.text) for t in train_turns],
+        [SENTIMENTS.index(t.sentiment) for t in train_turns],
+        [t.frustration for t in train_turns],
+        [t.urgency for t in train_turns],
     )
     print(f"lexical cues: {len(lexical.vocabulary)} words and word pairs")
-    train_split = build_split(scorer, train_turns, own_train, None)
+    train_split = build_split(scorer, train_turns, [], None)
     calibration = build_split(scorer, turns_in_split("calibration", conversations), [], lexical)
     n_train = len(train_split.sentiment)
     print(f"train: {n_train} turns; calibration: {len(calibration.sentiment)} turns")

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
@@ -73,7 +80,8 @@ def tracker(*events: object) -> DialogueStateTracker:
     return DialogueStateTracker.from_events("c-1", list(events))
 
 
-def test_the_context_is_the_previous_message_and_the_replies_since() -> None:
+def test_the_context_is_the_previous_message_and_the_last_reply() -> None:
+    """As the labelled conversations give them to training: the reply right before."""
     t = tracker(
         ActionExecuted("action_session_start"),
         SessionStarted(),
@@ -83,8 +91,29 @@ def test_the_context_is_the_previous_message_and_the_replies_since() -> None:
         BotUttered("Sorry, I didn't quite get that."),
     )
     assert turn_context(t) == TurnContext(
-        "My parcel never arrived.", "Let me look. Sorry, I didn't quite get that."
+        "My parcel never arrived.", "Sorry, I didn't quite get that."
     )
+
+
+def test_undone_events_and_button_payloads_are_not_context() -> None:
+    restarted = tracker(UserUttered("my card was stolen"), BotUttered("Blocked."), Restarted())
+    assert turn_context(restarted) == TurnContext("", "")
+    rewound = tracker(
+        ActionExecuted("action_listen"),
+        UserUttered("where is my parcel"),
+        BotUttered("On its way."),
+        ActionExecuted("action_listen"),
+        UserUttered("nonsense"),
+        UserUtteranceReverted(),
+    )
+    assert turn_context(rewound) == TurnContext("where is my parcel", "On its way.")
+    clicked = tracker(
+        UserUttered("my parcel never came"),
+        BotUttered("Shall I get a person?"),
+        UserUttered("/affirm"),
+        BotUttered("Bringing in a person."),
+    )
+    assert turn_context(clicked) == TurnContext("my parcel never came", "Bringing in a person.")
 
 
 def test_a_new_session_has_no_previous_message() -> None:
