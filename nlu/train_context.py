@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from nlu.context_model import CONFIG, CONTEXT_DIR, FEATURES, WEIGHTS, turn_features
-from nlu.datasets import SENTIMENTS, Example
+from nlu.datasets import SENTIMENTS
 from nlu.labeling import CONVERSATIONS_DIR, LabelledTurn, read_conversations, turns_in_split
 from nlu.lexical import LexicalCues, out_of_fold
 from nlu.text import normalise
@@ -56,18 +56,17 @@ class Split:
 def build_split(
     scorer: object,
     turns: Sequence[LabelledTurn],
-    singles: Sequence[Example],
     lexical: LexicalCues | None,
 ) -> Split:
-    """Features of `turns` (with context) and `singles` (without). Lexical logits from
+    """Features and labels of `turns`, each with its context. Lexical logits from
     `lexical`, or, when None, out of fold (the training split's own rows)."""
     from nlu.scorer import EmotionScorer
 
     assert isinstance(scorer, EmotionScorer)
-    texts = [t.text for t in turns] + [e.text for e in singles]
+    texts = [t.text for t in turns]
     sentence, probs, hidden = scorer.vectors(texts)
-    previous = [t.previous_customer for t in turns] + [""] * len(singles)
-    replies = [t.last_reply for t in turns] + [""] * len(singles)
+    previous = [t.previous_customer for t in turns]
+    replies = [t.last_reply for t in turns]
     present = [t for t in previous + replies if t]
     e, p, _ = scorer.vectors(present) if present else (np.zeros((0, 384)), np.zeros((0, 5)), None)
     lookup = {t: (e[i], p[i]) for i, t in enumerate(present)}
@@ -78,11 +77,9 @@ def build_split(
     has_prev = np.array([bool(t) for t in previous])
     has_reply = np.array([bool(t) for t in replies])
     none = np.zeros(len(texts), bool)
-    labels_s = [SENTIMENTS.index(t.sentiment) for t in turns] + [
-        label(e.sentiment) for e in singles
-    ]
-    labels_f = [t.frustration for t in turns] + [label(e.frustration) for e in singles]
-    labels_u = [t.urgency for t in turns] + [label(e.urgency) for e in singles]
+    labels_s = [SENTIMENTS.index(t.sentiment) for t in turns]
+    labels_f = [t.frustration for t in turns]
+    labels_u = [t.urgency for t in turns]
     normalised = [normalise(t) for t in texts]
     lexical_logits = (
         lexical.logits(normalised)
@@ -92,7 +89,7 @@ def build_split(
             labels_s,
             labels_f,
             labels_u,
-            groups=[t.conversation for t in turns] + [f"single:{i}" for i in range(len(singles))],
+            groups=[t.conversation for t in turns],
         )
     )
     # A previous turn is a row of the same split: its logits as that row got them.
@@ -135,13 +132,6 @@ def build_split(
     )
 
 
-def label(value: int | None) -> int:
-    """A single message's label (every own message has all three)."""
-    if value is None:
-        raise ValueError("an own support message without a label; see docs/labeling.md")
-    return value
-
-
 def data_version(directory: Path = CONVERSATIONS_DIR) -> str:
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*.jsonl")):
@@ -167,8 +157,8 @@ def train(args: argparse.Namespace) -> dict[str, object]:
         [t.urgency for t in train_turns],
     )
     print(f"lexical cues: {len(lexical.vocabulary)} words and word pairs")
-    train_split = build_split(scorer, train_turns, [], None)
-    calibration = build_split(scorer, turns_in_split("calibration", conversations), [], lexical)
+    train_split = build_split(scorer, train_turns, None)
+    calibration = build_split(scorer, turns_in_split("calibration", conversations), lexical)
     n_train = len(train_split.sentiment)
     print(f"train: {n_train} turns; calibration: {len(calibration.sentiment)} turns")
 
