@@ -40,6 +40,18 @@ class EmotionScores:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def row(self) -> tuple[float, float, float, float, float]:
+        """The scorer's row order (`from_row`): P(negative), P(neutral), P(positive),
+        P(frustrated), P(urgent)."""
+        s = self.sentiment
+        return (
+            s.get("negative", 0.0),
+            s.get("neutral", 0.0),
+            s.get("positive", 0.0),
+            self.frustration,
+            self.urgency,
+        )
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EmotionScores:
         """Strict: every key must be there (scores the scorer produced)."""

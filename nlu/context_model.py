@@ -12,7 +12,11 @@ the message):
 - the customer's previous turn: its sentence embedding, message-model probabilities and
   lexical logits (urgency and frustration often carry over from it);
 - the reply before the turn (bot or agent): its sentence embedding;
-- how close the turn is to each (cosine), and whether each exists.
+- how close the turn is to each (cosine), and whether each exists;
+- this model's own scores of the previous turn, read in its context (the pipeline stores
+  them with that turn): urgency lasts while the harm is open, so an order number given
+  after "my dress for the wedding tomorrow hasn't come" is urgent too, and the previous
+  turn's message alone says less about that than its reading in context.
 
 Five small networks (one hidden layer each, trained with different seeds; their logits
 are averaged) map them to the same three scores as the message
@@ -44,17 +48,23 @@ WEIGHTS = "weights.npz"
 CONFIG = "config.json"
 DIMENSION = 384
 PROBABILITIES = 5  # negative, neutral, positive, frustrated, urgent
-FEATURES = 2 * (DIMENSION + PROBABILITIES + LEXICAL) + 2 * DIMENSION + 4
+FEATURES = 2 * (DIMENSION + PROBABILITIES + LEXICAL) + 2 * DIMENSION + 4 + PROBABILITIES
 EPSILON = 1e-4
 
 
 @dataclass(frozen=True)
 class TurnContext:
     """What came before a customer turn: the customer's previous message and the reply
-    (bot or agent) right before this turn. Empty strings: there was none."""
+    (bot or agent) right before this turn. Empty strings: there was none.
+
+    `previous_scores`: this model's scores of the previous message read in its own
+    context (P(negative), P(neutral), P(positive), P(frustrated), P(urgent)), as the
+    pipeline stored them with that turn. None: worked out from the previous message
+    without its context."""
 
     previous_customer: str = ""
     last_reply: str = ""
+    previous_scores: tuple[float, ...] | None = None
 
     @property
     def empty(self) -> bool:
@@ -80,11 +90,13 @@ def turn_features(
     reply: np.ndarray,
     has_previous: np.ndarray,
     has_reply: np.ndarray,
+    previous_in_context: np.ndarray,
 ) -> np.ndarray:
     """[n, FEATURES] from sentence embeddings [n, 384] (L2-normalised), the message
     model's pooled state [n, 384] and probabilities [n, 5], and the message's lexical
-    logits [n, 5]. Rows without a previous turn or reply have `has_*` 0; their vectors
-    are ignored."""
+    logits [n, 5]; `previous_in_context` [n, 5] is this model's probabilities of the
+    previous turn in its context. Rows without a previous turn or reply have `has_*` 0;
+    their vectors are ignored. The previous turn's scores are the last five columns."""
     hp = has_previous.astype(np.float32)[:, None]
     hr = has_reply.astype(np.float32)[:, None]
     previous = previous * hp
@@ -103,6 +115,7 @@ def turn_features(
             (message * reply).sum(axis=1, keepdims=True),
             hp,
             hr,
+            _probability_features(previous_in_context) * hp,
         ],
         axis=1,
     ).astype(np.float32)

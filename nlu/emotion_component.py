@@ -114,7 +114,8 @@ def turn_context(tracker: DialogueStateTracker) -> TurnContext:
     one, in this session, from the tracker as it is before the new message is logged:
     as the labelled conversations give them to training (`nlu.labeling`). Events a
     restart or a rewind undid do not count (`applied_events`); an intent payload (a
-    clicked button) is not a message."""
+    clicked button) is not a message. The previous message's scores in its own context
+    are the ones stored with it."""
     reply = ""
     for event in reversed(tracker.applied_events()):
         if isinstance(event, SessionStarted):
@@ -123,7 +124,12 @@ def turn_context(tracker: DialogueStateTracker) -> TurnContext:
             text = event.text or ""
             if text.startswith(INTENT_MESSAGE_PREFIX):
                 continue
-            return TurnContext(text, reply)
+            stored = (event.parse_data or {}).get(EMOTION_IN_CONTEXT)
+            try:
+                previous_scores = EmotionScores.from_dict(stored).row() if stored else None
+            except (KeyError, TypeError, ValueError):  # stored by another version
+                previous_scores = None
+            return TurnContext(text, reply, previous_scores)
         if isinstance(event, BotUttered) and event.text and not reply:
             reply = event.text
     return TurnContext("", reply)

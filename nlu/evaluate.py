@@ -52,7 +52,7 @@ from nlu.datasets import (
     tweeteval_sentiment,
 )
 from nlu.emotion_model import ARTIFACT_DIR
-from nlu.labeling import turns_in_split
+from nlu.labeling import previous_turns, turns_in_split
 from nlu.scorer import EmotionScorer
 
 SUPPORT_CHAT = "support chat test, context"
@@ -145,7 +145,7 @@ def support_chat_rows(scorer: EmotionScorer) -> list[Row]:
     vectors = scorer.vectors(texts)
     contexts = [TurnContext(t.previous_customer, t.last_reply) for t in turns]
     variants = (
-        (SUPPORT_CHAT, scorer.in_context(texts, vectors, contexts)),
+        (SUPPORT_CHAT, scorer.in_conversations(texts, vectors, contexts, previous_turns(turns))),
         ("support chat test, no context", scorer.in_context(texts, vectors, [None] * len(turns))),
         ("support chat test, message model", scorer.probabilities(texts)),
     )

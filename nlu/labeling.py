@@ -242,6 +242,17 @@ def turns_in_split(
 # --- double labelling -------------------------------------------------------------------
 
 
+def previous_turns(turns: Sequence[LabelledTurn]) -> list[int]:
+    """For each turn, the index of the same conversation's previous customer turn in
+    `turns` (-1: its first), as `EmotionScorer.in_conversations` takes them."""
+    last: dict[str, int] = {}
+    previous = []
+    for i, t in enumerate(turns):
+        previous.append(last.get(t.conversation, -1) if t.previous_customer else -1)
+        last[t.conversation] = i
+    return previous
+
+
 def read_double_labels(path: Path = DOUBLE_LABELS) -> list[dict[str, object]]:
     """Rows {conversation, index, first: {labels}, second: {labels}, final: {labels},
     rule}: the second labeller's labels beside the first, and the resolved ones."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,13 @@ import numpy as np
 
 from core.emotion import EmotionScores
 from nlu.artifact import ARTIFACT_DIR
-from nlu.context_model import CONTEXT_DIR, ContextModel, TurnContext, turn_features
+from nlu.context_model import (
+    CONTEXT_DIR,
+    PROBABILITIES,
+    ContextModel,
+    TurnContext,
+    turn_features,
+)
 from nlu.encoder import Encoding, SharedEncoder, shared_encoder
 from nlu.text import normalise
 
@@ -246,6 +253,32 @@ class EmotionScorer:
                 [lookup.get(normalise(t), blank)[part] if t else blank[part] for t in texts]
             )
 
+        # The previous turn's own reading in context: as given (the pipeline stored it),
+        # else from the previous message without its context.
+        previous_in_context = np.full((len(contexts), PROBABILITIES), 1 / 3, np.float32)
+        unknown = sorted(
+            {
+                c.previous_customer
+                for c in contexts
+                if c.previous_customer and c.previous_scores is None
+            }
+        )
+        by_text: dict[str, np.ndarray] = {}
+        if unknown:
+            alone = self.in_context(unknown, self.vectors(unknown), [None] * len(unknown))
+            by_text = dict(zip(unknown, alone, strict=True))
+        for i, c in enumerate(contexts):
+            if c.previous_scores is not None and len(c.previous_scores) != PROBABILITIES:
+                raise ValueError(
+                    f"previous_scores has {len(c.previous_scores)} values; give the "
+                    f"{PROBABILITIES} of a scores row (EmotionScores.row())"
+                )
+            if c.previous_customer:
+                previous_in_context[i] = (
+                    by_text[c.previous_customer]
+                    if c.previous_scores is None
+                    else np.asarray(c.previous_scores, np.float32)[:PROBABILITIES]
+                )
         lexical = self.context_model.lexical
         features = turn_features(
             sentence,
@@ -258,8 +291,41 @@ class EmotionScorer:
             column(reply_texts, 0),
             np.array([bool(t) for t in previous_texts]),
             np.array([bool(t) for t in reply_texts]),
+            previous_in_context,
         )
         return self.context_model.probabilities(features)
+
+    def in_conversations(
+        self,
+        texts: Sequence[str],
+        vectors: tuple[np.ndarray, np.ndarray, np.ndarray],
+        context: Sequence[TurnContext | None],
+        previous: Sequence[int],
+    ) -> np.ndarray:
+        """`in_context` for the turns of whole conversations, as the pipeline scores
+        them one after the other: `previous[i]` is the index in `texts` of turn i's
+        previous customer turn (-1: none), whose scores become turn i's
+        `previous_scores`. A previous turn comes before the turn."""
+        n = len(texts)
+        if len(context) != n or len(previous) != n:
+            raise ValueError(f"{n} texts, {len(context)} contexts, {len(previous)} previous turns")
+        depth = np.zeros(n, np.int64)
+        for i, j in enumerate(previous):
+            if j >= i:
+                raise ValueError(f"turn {i}'s previous turn {j} does not come before it")
+            depth[i] = 0 if j < 0 else depth[j] + 1
+        rows = np.zeros((n, PROBABILITIES), np.float32)
+        for level in range(int(depth.max(initial=-1)) + 1):
+            idx = np.flatnonzero(depth == level)
+            contexts = []
+            for i in idx:
+                c = context[i] or TurnContext()
+                if previous[i] >= 0:
+                    c = replace(c, previous_scores=tuple(float(p) for p in rows[previous[i]]))
+                contexts.append(c)
+            part = tuple(v[idx] for v in vectors)
+            rows[idx] = self.in_context([texts[i] for i in idx], part, contexts)  # type: ignore[arg-type]
+        return rows
 
     def can_reuse(self, text: str, encoding: Encoding) -> bool:
         """Whether `encoding` (of `text`) is what the heads read: the text needs no

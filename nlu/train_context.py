@@ -2,7 +2,7 @@
 
     python -m nlu.train_context [--epochs 80] [--hidden 64] [--members 5] [--seed 13]
 
-Data, all in this repository (no ../shared needed; about a minute on 2 cores): the
+Data, all in this repository (no ../shared needed; about two minutes on 2 cores): the
 labelled support conversations (`data/emotion/conversations/`, docs/labeling.md), train
 split, each customer turn with its context, and the same turns with the context dropped
 at random, so turns without context are learned too. (Not the single messages of
@@ -31,9 +31,23 @@ from typing import Any
 
 import numpy as np
 
-from nlu.context_model import CONFIG, CONTEXT_DIR, FEATURES, WEIGHTS, turn_features
+from nlu.context_model import (
+    CONFIG,
+    CONTEXT_DIR,
+    FEATURES,
+    PROBABILITIES,
+    WEIGHTS,
+    _probability_features,
+    turn_features,
+)
 from nlu.datasets import SENTIMENTS
-from nlu.labeling import CONVERSATIONS_DIR, LabelledTurn, read_conversations, turns_in_split
+from nlu.labeling import (
+    CONVERSATIONS_DIR,
+    LabelledTurn,
+    previous_turns,
+    read_conversations,
+    turns_in_split,
+)
 from nlu.lexical import LexicalCues, out_of_fold
 from nlu.text import normalise
 
@@ -51,6 +65,41 @@ class Split:
     frustration: np.ndarray
     urgency: np.ndarray
     has_context: np.ndarray  # False for rows that never had any
+    previous: np.ndarray  # index of the same conversation's previous turn in the split, -1
+    conversations: list[str]
+
+    def rows(self, idx: np.ndarray) -> Split:
+        """The split's rows `idx` (their `previous` no longer index anything)."""
+        return Split(
+            self.variants[:, idx],
+            self.sentiment[idx],
+            self.frustration[idx],
+            self.urgency[idx],
+            self.has_context[idx],
+            np.full(len(idx), -1),
+            [self.conversations[i] for i in idx],
+        )
+
+    def with_previous(self, probabilities: np.ndarray) -> Split:
+        """The split with the previous turn's scores in context filled in from
+        `probabilities` [n, 5] (one row per turn of this split) where a variant keeps the
+        previous turn."""
+        variants = self.variants.copy()
+        has = self.previous >= 0
+        block = _probability_features(probabilities[np.maximum(self.previous, 0)])
+        block[~has] = 0.0
+        variants[:, :, -PROBABILITIES:] = 0.0
+        for v in (0, 2):  # full, no reply (see `build_split`)
+            variants[v, :, -PROBABILITIES:] = block
+        return Split(
+            variants,
+            self.sentiment,
+            self.frustration,
+            self.urgency,
+            self.has_context,
+            self.previous,
+            self.conversations,
+        )
 
 
 def build_split(
@@ -77,6 +126,7 @@ def build_split(
     has_prev = np.array([bool(t) for t in previous])
     has_reply = np.array([bool(t) for t in replies])
     none = np.zeros(len(texts), bool)
+    blank_scores = np.full((len(texts), PROBABILITIES), 1 / 3, np.float32)  # `with_previous`
     labels_s = [SENTIMENTS.index(t.sentiment) for t in turns]
     labels_f = [t.frustration for t in turns]
     labels_u = [t.urgency for t in turns]
@@ -114,6 +164,7 @@ def build_split(
                 reply_e,
                 hp,
                 hr,
+                blank_scores,
             )
             for hp, hr in (
                 (has_prev, has_reply),
@@ -123,12 +174,15 @@ def build_split(
             )
         ]
     )
+    variants[:, :, -PROBABILITIES:] = 0.0
     return Split(
         variants,
         np.array(labels_s, np.int64),
         np.array(labels_f, np.float32),
         np.array(labels_u, np.float32),
         has_prev | has_reply,
+        np.array(previous_turns(turns)),
+        [t.conversation for t in turns],
     )
 
 
@@ -146,7 +200,7 @@ def train(args: argparse.Namespace) -> dict[str, object]:
     from nlu.scorer import EmotionScorer
 
     started = time.monotonic()
-    conversations = read_conversations()
+    conversations = read_conversations(Path(args.data))
     scorer = EmotionScorer(backend="torch")
     print(f"encoding {len(conversations)} conversations …")
     train_turns = turns_in_split("train", conversations)
@@ -162,23 +216,29 @@ def train(args: argparse.Namespace) -> dict[str, object]:
     n_train = len(train_split.sentiment)
     print(f"train: {n_train} turns; calibration: {len(calibration.sentiment)} turns")
 
-    members = []
-    for member in range(args.members):
-        seed = args.seed + member
-        print(f"member {member + 1}/{args.members} (seed {seed})")
-        members.append(fit_member(args, seed, train_split, calibration))
-    cal_x = torch.from_numpy(calibration.variants[0])
     cal_y = [
         torch.from_numpy(a)
         for a in (calibration.sentiment, calibration.frustration, calibration.urgency)
     ]
-    with torch.no_grad():
-        z = torch.stack([m(cal_x) for m, _, _ in members]).mean(dim=0)
-    temperatures = [
-        fit_temperature(z[:, :3], cal_y[0], "softmax"),
-        fit_temperature(z[:, 3], cal_y[1], "sigmoid"),
-        fit_temperature(z[:, 4], cal_y[2], "sigmoid"),
-    ]
+    # First pass: the previous turn's scores in context, for each training turn from
+    # networks that did not train on its conversation, for the calibration turns from
+    # all of them.
+    print(f"first pass: {FOLDS} folds by conversation, the previous turns' scores")
+    first_train, first_cal = first_pass(args, train_split, calibration, cal_y)
+    train_split = train_split.with_previous(first_train)
+    calibration_first = calibration.with_previous(first_cal)
+
+    members = []
+    for member in range(args.members):
+        seed = args.seed + member
+        print(f"member {member + 1}/{args.members} (seed {seed})")
+        members.append(fit_member(args, seed, train_split, calibration_first))
+    networks = [m for m, _, _ in members]
+    z = ensemble_logits(networks, calibration_first.variants[0])
+    temperatures = fit_temperatures(z, cal_y)
+    # As the pipeline scores: each turn after the previous one, with its scores.
+    z = chained_logits(networks, calibration, temperatures)
+    temperatures = fit_temperatures(z, cal_y)
     calibrated = calibration_metrics(z, cal_y, temperatures)
     print("calibration split: " + "  ".join(f"{k} {v:.3f}" for k, v in calibrated.items()))
     out = Path(args.out)
@@ -210,13 +270,14 @@ def train(args: argparse.Namespace) -> dict[str, object]:
         "input_dropout": args.input_dropout,
         "batch_size": args.batch_size,
         "temperatures": [round(t, 4) for t in temperatures],
+        "first_pass_folds": FOLDS,
         "training_turns": {
             "conversations": int(train_split.has_context.sum()),
             "single_messages": int((~train_split.has_context).sum()),
         },
         "calibration_turns": len(calibration.sentiment),
         "calibration_metrics": {k: round(v, 4) for k, v in calibrated.items()},
-        "conversations_version": data_version(),
+        "conversations_version": data_version(Path(args.data)),
         "loss_per_epoch": [h for _, _, h in members],
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -226,6 +287,87 @@ def train(args: argparse.Namespace) -> dict[str, object]:
         f"{', '.join(f'{t:.2f}' for t in temperatures)}; saved to {out} in {config['seconds']} s"
     )
     return config
+
+
+FOLDS = 5
+
+
+def fold_of(conversation: str) -> int:
+    return int(hashlib.sha256(conversation.encode()).hexdigest(), 16) % FOLDS
+
+
+def ensemble_logits(networks: Sequence[Any], x: np.ndarray) -> Any:
+    import torch
+
+    with torch.no_grad():
+        return torch.stack([m(torch.from_numpy(x)) for m in networks]).mean(dim=0)
+
+
+def fit_temperatures(z: Any, y: Sequence[Any]) -> list[float]:
+    return [
+        fit_temperature(z[:, :3], y[0], "softmax"),
+        fit_temperature(z[:, 3], y[1], "sigmoid"),
+        fit_temperature(z[:, 4], y[2], "sigmoid"),
+    ]
+
+
+def calibrated(z: Any, temperatures: Sequence[float]) -> np.ndarray:
+    """[n, 5] probabilities, as `ContextModel.probabilities` makes them."""
+    import torch
+
+    return torch.cat(
+        [
+            torch.softmax(z[:, :3] / temperatures[0], dim=1),
+            torch.sigmoid(z[:, 3:4] / temperatures[1]),
+            torch.sigmoid(z[:, 4:5] / temperatures[2]),
+        ],
+        dim=1,
+    ).numpy()
+
+
+def first_pass(
+    args: argparse.Namespace, train_split: Split, calibration: Split, cal_y: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities [n, 5] of each training turn (out of fold: networks trained on
+    the other conversations) and each calibration turn (all folds' networks), without
+    the previous turn's scores."""
+    folds = np.array([fold_of(c) for c in train_split.conversations])
+    train_z = np.zeros((len(folds), PROBABILITIES), np.float32)
+    cal_z = []
+    for k in range(FOLDS):
+        held = np.flatnonzero(folds == k)
+        print(f"  fold {k + 1}/{FOLDS}: {len(held)} turns held out")
+        model, _, _ = fit_member(
+            args, args.seed + 100 + k, train_split.rows(np.flatnonzero(folds != k)), calibration
+        )
+        train_z[held] = ensemble_logits([model], train_split.variants[0][held]).numpy()
+        cal_z.append(ensemble_logits([model], calibration.variants[0]))
+    import torch
+
+    cal_mean = torch.stack(cal_z).mean(dim=0)
+    temperatures = fit_temperatures(cal_mean, cal_y)
+    return calibrated(torch.from_numpy(train_z), temperatures), calibrated(cal_mean, temperatures)
+
+
+def chained_logits(networks: Sequence[Any], split: Split, temperatures: Sequence[float]) -> Any:
+    """Logits of the split's full-context rows, each turn with its previous turn's
+    scores as these networks gave them (`EmotionScorer.in_conversations`)."""
+    import torch
+
+    n = len(split.previous)
+    depth = np.zeros(n, np.int64)
+    for i, j in enumerate(split.previous):
+        depth[i] = 0 if j < 0 else depth[j] + 1
+    x = split.variants[0].copy()
+    x[:, -PROBABILITIES:] = 0.0
+    z = torch.zeros((n, PROBABILITIES))
+    for level in range(int(depth.max(initial=-1)) + 1):
+        idx = np.flatnonzero(depth == level)
+        if level:
+            probs = calibrated(z[split.previous[idx]], temperatures)
+            x[idx, -PROBABILITIES:] = _probability_features(probs)
+        z[idx] = ensemble_logits(networks, x[idx])
+    return z
 
 
 def fit_member(
@@ -344,7 +486,7 @@ def fit_temperature(z: object, y: object, kind: str) -> float:
         return loss
 
     optimizer.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
         "--members", type=int, default=5, help="networks averaged (seeds seed, seed+1, …)"
     )
     parser.add_argument("--out", default=str(CONTEXT_DIR))
+    parser.add_argument(
+        "--data", default=str(CONVERSATIONS_DIR), help="the labelled conversations' directory"
+    )
     args = parser.parse_args(argv)
     train(args)
     return 0

@@ -36,18 +36,31 @@ def test_features_ignore_the_context_that_is_flagged_absent() -> None:
     rng = np.random.default_rng(0)
     m, h, p, r = unit(rng, 2), unit(rng, 2), unit(rng, 2), unit(rng, 2)
     probs = rng.dirichlet(np.ones(5), size=2).astype(np.float32)
+    earlier = rng.dirichlet(np.ones(5), size=2).astype(np.float32)
     lexical = rng.normal(size=(2, 5)).astype(np.float32)
     absent = np.zeros(2, bool)
-    a = turn_features(m, h, probs, lexical, p, probs, lexical, r, absent, absent)
+    a = turn_features(m, h, probs, lexical, p, probs, lexical, r, absent, absent, earlier)
     b = turn_features(
-        m, h, probs, lexical, unit(rng, 2), probs[::-1], -lexical, unit(rng, 2), absent, absent
+        m,
+        h,
+        probs,
+        lexical,
+        unit(rng, 2),
+        probs[::-1],
+        -lexical,
+        unit(rng, 2),
+        absent,
+        absent,
+        earlier[::-1],
     )
     assert a.shape == (2, FEATURES)
     np.testing.assert_array_equal(a, b)
     present = np.ones(2, bool)
-    assert not np.array_equal(
-        turn_features(m, h, probs, lexical, p, probs, lexical, r, present, present), a
-    )
+    full = turn_features(m, h, probs, lexical, p, probs, lexical, r, present, present, earlier)
+    assert not np.array_equal(full, a)
+    other = turn_features(m, h, probs, lexical, p, probs, lexical, r, present, present, probs)
+    assert not np.array_equal(full[:, -5:], other[:, -5:])  # the previous turn's scores
+    np.testing.assert_array_equal(full[:, :-5], other[:, :-5])
 
 
 def test_a_missing_artifact_names_the_command_that_makes_it(tmp_path: Path) -> None:
@@ -95,7 +108,7 @@ def test_a_plea_after_a_failed_reply_reads_as_frustrated(scorer: EmotionScorer) 
             "Please refund the rest of the order, I changed my mind about the other items.",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known gap (issue 15): this calm refund still reads as frustrated (0.61)",
+                reason="known gap (issue 15): this calm refund still reads as frustrated (0.58)",
             ),
         ),
     ],
@@ -151,3 +164,55 @@ def test_the_committed_model_was_trained_on_the_committed_conversations() -> Non
         "data/emotion/conversations changed since nlu/artifacts/context was trained: "
         "run `make train-context`"
     )
+
+
+URGENT = "My dress for the wedding TOMORROW still isn't here and I paid for next-day delivery."
+ASK_ORDER = "I'm sorry to hear that. What's your order number?"
+
+
+def test_the_previous_turns_scores_in_context_carry_urgency(scorer: EmotionScorer) -> None:
+    calm = (0.1, 0.8, 0.1, 0.05, 0.02)
+    urgent = (0.8, 0.15, 0.05, 0.6, 0.95)
+    (after_calm, after_urgent) = scorer.score(
+        ["BB-5588930", "BB-5588930"],
+        [TurnContext(URGENT, ASK_ORDER, calm), TurnContext(URGENT, ASK_ORDER, urgent)],
+    )
+    assert after_urgent.urgency > after_calm.urgency + 0.1
+
+
+def test_without_stored_scores_the_previous_turn_is_read_without_its_context(
+    scorer: EmotionScorer,
+) -> None:
+    (previous,) = scorer.score([URGENT], [TurnContext()])
+    (worked_out,) = scorer.score(["BB-5588930"], [TurnContext(URGENT, ASK_ORDER)])
+    (given,) = scorer.score(["BB-5588930"], [TurnContext(URGENT, ASK_ORDER, previous.row())])
+    np.testing.assert_allclose(worked_out.row(), given.row(), atol=1e-3)  # stored: 4 decimals
+
+
+def test_previous_scores_must_be_a_whole_row(scorer: EmotionScorer) -> None:
+    with pytest.raises(ValueError, match="previous_scores has 2 values"):
+        scorer.score(["BB-5588930"], [TurnContext(URGENT, ASK_ORDER, (0.5, 0.5))])
+
+
+def test_conversations_are_scored_turn_after_turn(scorer: EmotionScorer) -> None:
+    texts = ["Where is my parcel?", "BB-1234567", "It was due yesterday!!", "hello"]
+    contexts = [
+        TurnContext("", "Hi! How can I help?"),
+        TurnContext(texts[0], "What's your order number?"),
+        TurnContext(texts[1], "It's on its way."),
+        None,
+    ]
+    previous = [-1, 0, 1, -1]
+    rows = scorer.in_conversations(texts, scorer.vectors(texts), contexts, previous)
+    one_by_one: list[np.ndarray] = []
+    for i, text in enumerate(texts):
+        c = contexts[i]
+        if previous[i] >= 0:
+            assert c is not None
+            c = TurnContext(
+                c.previous_customer, c.last_reply, tuple(float(v) for v in one_by_one[previous[i]])
+            )
+        one_by_one.append(scorer.in_context([text], scorer.vectors([text]), [c])[0])
+    np.testing.assert_allclose(rows, np.stack(one_by_one), atol=1e-6)
+    with pytest.raises(ValueError, match="does not come before"):
+        scorer.in_conversations(texts[:2], scorer.vectors(texts[:2]), contexts[:2], [1, -1])

@@ -116,6 +116,23 @@ def test_undone_events_and_button_payloads_are_not_context() -> None:
     assert turn_context(clicked) == TurnContext("my parcel never came", "Bringing in a person.")
 
 
+def test_the_previous_message_brings_its_stored_scores_in_context() -> None:
+    stored = {
+        "sentiment": {"negative": 0.7, "neutral": 0.2, "positive": 0.1},
+        "frustration": 0.4,
+        "urgency": 0.9,
+    }
+    t = tracker(
+        UserUttered("the toaster is sparking!!", parse_data={EMOTION_IN_CONTEXT: stored}),
+        BotUttered("Please unplug it. What's the order number?"),
+    )
+    assert turn_context(t).previous_scores == (0.7, 0.2, 0.1, 0.4, 0.9)
+    broken = tracker(
+        UserUttered("the toaster is sparking!!", parse_data={EMOTION_IN_CONTEXT: {"x": 1}}),
+    )
+    assert turn_context(broken) == TurnContext("the toaster is sparking!!", "")
+
+
 def test_a_new_session_has_no_previous_message() -> None:
     t = tracker(UserUttered("old problem"), SessionStarted(), BotUttered("Welcome back!"))
     assert turn_context(t) == TurnContext("", "Welcome back!")
