@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,8 +48,8 @@ test-fast: setup ## run the unit tests only (no servers, no browser)
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff and mypy
-	$(VENV)/bin/ruff check bot core nlu knowledge routing tests
-	$(VENV)/bin/ruff format --check bot core nlu knowledge routing tests
+	$(VENV)/bin/ruff check bot core nlu knowledge routing insights tests
+	$(VENV)/bin/ruff format --check bot core nlu knowledge routing insights tests
 	$(VENV)/bin/mypy
 
 train: $(VENV)/.installed ## retrain the Rasa model even if nothing changed
@@ -61,12 +61,12 @@ index: $(VENV)/.installed ## rebuild the help-center index from data/knowledge (
 migration: $(VENV)/.installed ## new schema migration drafted from the models: make migration MSG="add consent table"
 	@$(PY) -m core.migrations revision --autogenerate -m "$(MSG)" \
 		--metadata bot.store.schema:metadata --metadata routing.queue:metadata \
-		--metadata routing.accounts:metadata
+		--metadata routing.accounts:metadata --metadata insights.schema:metadata
 
 train-emotion: $(VENV)/.installed ## fine-tune the message emotion model (uses ../shared/data when present; about 10 min on 2 cores)
 	@$(PY) -m nlu.train $(ARGS)
 
-train-context: $(VENV)/.installed ## train the context emotion model on the labelled conversations (about a minute)
+train-context: $(VENV)/.installed ## train the context emotion model on the labelled conversations (about two minutes)
 	@$(PY) -m nlu.train_context $(ARGS)
 
 labels: $(VENV)/.installed ## check the labelled conversations, count their labels, print the double-labelling agreement
@@ -101,6 +101,18 @@ bench-knowledge: setup ## retrieval latency at 1k/100k/1M passages and index bui
 
 bench-routing: setup ## routing decision cost, handoff-to-console latency, console with 500 waiting
 	@$(PY) -m bot.bench_routing $(ARGS)
+
+bench-insights: $(VENV)/.installed ## dashboard and search latency at 100,000 conversations, SQLite and PostgreSQL
+	@$(PY) -m insights.bench $(ARGS)
+
+seed-insights: $(VENV)/.installed ## add synthetic conversations to the lead workspace: make seed-insights N=100000
+	@$(PY) -m insights.seed --conversations $(or $(N),100000)
+
+report: $(VENV)/.installed ## the service's numbers: make report SINCE=2026-12-01 [UNTIL=…] [FORMAT=json]
+	@$(PY) -m insights.report --since $(or $(SINCE),$(shell date -u +%Y-%m-01)) $(if $(UNTIL),--until $(UNTIL)) --format $(or $(FORMAT),table)
+
+export-annotations: $(VENV)/.installed ## write the leads' annotations as training and evaluation data
+	@$(PY) -m insights.annotations export
 
 user: $(VENV)/.installed ## create an agent console user: make user NAME=dana ROLE=agent (asks for a password)
 	@$(PY) -m routing.accounts add $(NAME) --role $(or $(ROLE),agent) $(if $(DISPLAY_NAME),--name "$(DISPLAY_NAME)")

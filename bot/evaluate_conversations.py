@@ -49,8 +49,10 @@ from core.constants import (
     ACTION_DEFAULT_FALLBACK,
     ACTION_SESSION_START,
     EVENT_ACTION,
+    EVENT_SESSION_STARTED,
     EVENT_SLOT,
     EVENT_USER,
+    HANDOFF_WAITING,
     PRIORITIES,
     SILENT_STATUSES,
     SLOT_HANDOFF_STATUS,
@@ -67,6 +69,8 @@ from routing.queue import Handoff, HandoffQueue
 from routing.skills import QUEUES
 
 DEFAULT_FILE = DATA_DIR / "eval" / "conversations.yml"
+# The leads' reviews (`make export-annotations`), played after the default file.
+LEAD_REVIEWS = DATA_DIR / "eval" / "lead_reviews.yml"
 ONE_DAY = timedelta(days=1)
 CODE_PLACEHOLDER = "{code}"  # a turn that types the one-time code from the e-mail
 NLU_DIR = DATA_DIR / "nlu"
@@ -86,6 +90,7 @@ FINDINGS = {
     "distress-priority": "a distress escalation is at least high priority",
     "urgent": "an urgent message is urgent, and the summary is about it",
     "calm": "calm requests stay with the bot, in the neutral tone",
+    "lead-review": "a lead's review: this should (or should not) have gone to a person",
 }
 CONVERSATION_KEYS = {"id", "finding", "earlier_chat", "turns", "expect", "known_failure"}
 TURN_KEYS = {"user", "reply_contains", "reply_not_contains", "silent", "typed_label"}
@@ -100,6 +105,7 @@ EXPECT_KEYS = {
     "issue_contains",
     "issue_not_contains",
 }
+LEAD_REVIEW = "lead-review"
 REQUIRED_EXPECT_KEYS = {"escalated", "turn", "queue", "priority", "tone", "fallbacks"}
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
@@ -147,12 +153,14 @@ class Script:
     known_failure: str | None = None
 
 
-def load_scripts(path: Path = DEFAULT_FILE) -> list[Script]:
+def load_scripts(path: Path = DEFAULT_FILE, allow_empty: bool = False) -> list[Script]:
     """Read and validate the conversations file (strict: unknown keys are errors)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise ScriptError(f"{path}: cannot read it ({e}). Fix the file's YAML.") from e
+    if allow_empty and data in (None, []):
+        return []
     if not isinstance(data, list) or not data:
         raise ScriptError(f"{path}: expected a list of conversations at the top level.")
     scripts = [_script(path, i, entry) for i, entry in enumerate(data, start=1)]
@@ -186,7 +194,7 @@ def _script(path: Path, index: int, entry: Any) -> Script:
     earlier = entry.get("earlier_chat") or []
     if not isinstance(earlier, list) or not all(_text(t) for t in earlier):
         raise ScriptError(f"{where}: `earlier_chat` must be a list of non-empty texts.")
-    expect = _expectation(f"{where}, expect", entry["expect"], turns)
+    expect = _expectation(f"{where}, expect", entry["expect"], turns, entry["finding"])
     known = entry.get("known_failure")
     if known is not None and not (isinstance(known, str) and known.strip()):
         raise ScriptError(f"{where}: `known_failure` must say, in words, which defect it is.")
@@ -218,7 +226,9 @@ def _turn(where: str, raw: Any) -> ScriptedTurn:
     return turn
 
 
-def _expectation(where: str, raw: Any, turns: Sequence[ScriptedTurn]) -> Expectation:
+def _expectation(
+    where: str, raw: Any, turns: Sequence[ScriptedTurn], finding: str = ""
+) -> Expectation:
     if not isinstance(raw, dict):
         raise ScriptError(f"{where}: expected a mapping of {', '.join(sorted(EXPECT_KEYS))}.")
     _known(where, raw, EXPECT_KEYS, REQUIRED_EXPECT_KEYS)
@@ -253,6 +263,8 @@ def _expectation(where: str, raw: Any, turns: Sequence[ScriptedTurn]) -> Expecta
         if any(t.silent for t in turns):
             raise ScriptError(f"{where}: a `silent` turn needs `escalated: true`.")
         return expect
+    if finding == LEAD_REVIEW and expect.turn is None and expect.queue is None:
+        return expect  # a lead said "a person", not when or which queue: not checked
     if not isinstance(expect.turn, int) or not 1 <= expect.turn <= len(turns):
         raise ScriptError(f"{where}: `turn` must be a turn number 1..{len(turns)}.")
     if expect.queue not in QUEUES:
@@ -384,6 +396,9 @@ class Result:
     script: Script
     outcome: Outcome
     seconds: float = 0.0
+    sender: str = ""
+    # Each session of the sender's tracker (earlier chats included): escalated or not.
+    sessions: tuple[bool, ...] = ()
 
     @property
     def mismatches(self) -> list[str]:
@@ -421,6 +436,11 @@ class Player:
             engine.dispose()
 
     def play(self, script: Script) -> Outcome:
+        return self.play_tracked(script)[0]
+
+    def play_tracked(self, script: Script) -> tuple[Outcome, str, tuple[bool, ...]]:
+        """The outcome, the sender id and whether each of its sessions was escalated,
+        as the tracker has them."""
         self.a_day_later()
         sender = f"eval-{script.id}-{uuid.uuid4().hex[:8]}"
         _, token = self.sessions.issue(sender)
@@ -431,9 +451,11 @@ class Player:
                 self.say(sender, token, self.typed(text))
             self.say(sender, token, "/session_start")  # what Rasa runs on expiry
         replies = [self.say(sender, token, self.typed(t.user)) for t in script.turns]
-        events = this_session(self.events(sender))
+        every = self.events(sender)
+        events = this_session(every)
         handoff = self.queue.open_for_conversation(sender)
-        return outcome_of(script, replies, events, handoff_facts(handoff))
+        outcome = outcome_of(script, replies, events, handoff_facts(handoff))
+        return outcome, sender, sessions_escalated(every)
 
     def typed(self, text: str) -> str:
         """What the customer types: `{code}` is the one-time code of the latest e-mail in
@@ -475,6 +497,26 @@ def this_session(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if start and events[start - 1].get("name") == ACTION_SESSION_START:
         start -= 1
     return events[start:]
+
+
+def sessions_escalated(events: Sequence[Mapping[str, Any]]) -> tuple[bool, ...]:
+    """For each session in a tracker's events with a customer turn (a `session_started`
+    begins a session): whether a handoff was opened in it."""
+    sessions: list[tuple[bool, bool]] = [(False, False)]  # (has a turn, escalated)
+    for event in events:
+        kind = event.get("event")
+        turn, escalated = sessions[-1]
+        if kind == EVENT_SESSION_STARTED:
+            sessions.append((False, False))
+        elif kind == EVENT_USER:
+            sessions[-1] = (True, escalated)
+        elif (
+            kind == EVENT_SLOT
+            and event.get("name") == SLOT_HANDOFF_STATUS
+            and event.get("value") == HANDOFF_WAITING
+        ):
+            sessions[-1] = (turn, True)
+    return tuple(escalated for turn, escalated in sessions if turn)
 
 
 def handoff_facts(handoff: Handoff | None) -> dict[str, Any] | None:
@@ -596,6 +638,8 @@ def score(expect: Expectation, actual: Outcome) -> list[str]:
     wrong = list(actual.problems)
     for name in ("escalated", "turn", "queue", "priority"):
         want, got = getattr(expect, name), getattr(actual, name)
+        if want is None and name != "escalated" and expect.escalated:
+            continue  # a lead's review: a handoff, whenever and wherever
         if want != got:
             wrong.append(f"{name}: expected {show(want)}, got {show(got)}")
     if expect.tone is not None and expect.tone != actual.tone:
@@ -708,8 +752,8 @@ def play_all(
     try:
         for i, script in enumerate(scripts, start=1):
             started = time.perf_counter()
-            outcome = player.play(script)
-            result = Result(script, outcome, time.perf_counter() - started)
+            outcome, sender, sessions = player.play_tracked(script)
+            result = Result(script, outcome, time.perf_counter() - started, sender, sessions)
             results.append(result)
             if progress is not None:
                 mark = "✓" if result.right else "✗"
@@ -722,6 +766,47 @@ def play_all(
     finally:
         player.close()
     return results
+
+
+def insights_disagreements(settings: Settings, results: Sequence[Result]) -> list[str]:
+    """Where the insights report (`insights.report`, fed by the event broker) disagrees
+    with the trackers: its counts, and each conversation's escalation. Prints the
+    report's counts."""
+    from insights.facts import FactsStore
+    from insights.metrics import Filters
+    from insights.report import report
+
+    store = FactsStore(settings.store_url, settings.identity_secret.encode())
+    try:
+        numbers = report(store, Filters(0.0, time.time() + 86_400))
+        tracked = {r.sender: r.sessions for r in results}
+        recorded = {
+            sender: tuple(f.escalated for f in store.for_sender(sender) if f.turns)
+            for sender in tracked
+        }
+    finally:
+        store.close()
+    every = [e for sessions in tracked.values() for e in sessions]
+    expected = {
+        "conversations": len(every),
+        "escalated": sum(every),
+        "contained": len(every) - sum(every),
+    }
+    print(
+        "\nInsights report: "
+        + ", ".join(f"{k} {numbers[k]} (trackers {v})" for k, v in expected.items())
+    )
+    problems = [
+        f"the report counts {numbers[k]} {k}, the trackers {v}"
+        for k, v in expected.items()
+        if numbers[k] != v
+    ]
+    problems += [
+        f"{sender}: facts say escalated {recorded[sender]}, the tracker {sessions}"
+        for sender, sessions in tracked.items()
+        if recorded[sender] != sessions
+    ]
+    return problems
 
 
 def free_port() -> int:
@@ -762,9 +847,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help="conversations YAML")
     parser.add_argument("--only", action="append", metavar="ID", help="play only this one")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each transcript")
+    parser.add_argument(
+        "--keep-data",
+        type=Path,
+        metavar="DIR",
+        help="keep the stack's data (store, trackers, insights) in DIR, e.g. to run "
+        "`DATA_DIR=DIR python -m insights.report` on it afterwards",
+    )
     args = parser.parse_args(argv)
     try:
         scripts = load_scripts(args.file)
+        if args.file == DEFAULT_FILE and LEAD_REVIEWS.is_file():
+            scripts += load_scripts(LEAD_REVIEWS, allow_empty=True)
     except ScriptError as e:
         print(e, file=sys.stderr)
         return 2
@@ -778,6 +872,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.launcher import ServiceStack
 
     with tempfile.TemporaryDirectory(prefix="eval-conversations-") as tmp:
+        if args.keep_data:
+            args.keep_data.mkdir(parents=True, exist_ok=True)
+            if any(args.keep_data.iterdir()):
+                print(
+                    f"{args.keep_data} is not empty; give an empty or new folder.", file=sys.stderr
+                )
+                return 2
+            tmp = str(args.keep_data.resolve())
         settings = throwaway_settings(Path(tmp))
         stack = ServiceStack(settings)
         print(f"Starting a throw-away stack in {tmp} …", flush=True)
@@ -785,19 +887,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             results = play_all(settings, scripts, lambda s: print(s, flush=True), args.verbose)
         finally:
-            stack.stop()
+            stack.stop()  # the Rasa server flushes its event broker as it stops
+        insights_problems = insights_disagreements(settings, results)
     print()
     print(render_table(results))
     print("\nBy finding:")
     print(by_finding(results))
     for problem in problems:
         print(f"✗ held out: {problem}")
+    for problem in insights_problems:
+        print(f"✗ insights: {problem}")
     right = sum(r.right for r in results)
     print(
         f"{right}/{len(results)} right"
         + (f"; {len(problems)} held-out problems" if problems else "")
     )
-    return 0 if right == len(results) and not problems else 1
+    return 0 if right == len(results) and not problems and not insights_problems else 1
 
 
 if __name__ == "__main__":

@@ -146,7 +146,6 @@ class UrlTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events the database does not have yet (one INSERT), then keep the
         tracker for the conversation's next turn."""
-        await self.stream_events(tracker)
         sender_id = tracker.sender_id
         with self.session_scope() as session:
             stored = getattr(tracker, STORED_ATTRIBUTE, None)
@@ -159,8 +158,10 @@ class UrlTrackerStore(SQLTrackerStore):
             else:
                 new_events = list(self._additional_events(session, tracker))
             rows = []
+            published = []
             for event in new_events:
                 data = event.as_dict()
+                published.append(data)
                 rows.append(
                     {
                         "sender_id": sender_id,
@@ -177,6 +178,11 @@ class UrlTrackerStore(SQLTrackerStore):
                 session.execute(self.SQLEvent.__table__.insert(), rows)
             newest_id = self._newest_event_id(sender_id, session)
             session.commit()
+        if self.event_broker is not None:
+            # The events just stored, as Rasa streams them (without reading the tracker
+            # back, as its own `stream_events` does).
+            for data in published:
+                self.event_broker.publish({"sender_id": sender_id, **data})
         with self._recent_lock:
             self._recent.pop(sender_id, None)
         if not known:

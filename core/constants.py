@@ -215,3 +215,26 @@ EVENT_ACTIVE_LOOP = "active_loop"
 EVENT_SESSION_STARTED = "session_started"
 PARSE_INTENT = "intent"
 PARSE_ENTITIES = "entities"
+
+# --- CSAT (issue 16): asked when a conversation ends, by the bot or a person ------------
+INTENT_RATE = "rate_service"  # a click on a rating button: /rate_service{"csat_score": 4}
+SLOT_CSAT_SCORE = "csat_score"  # 1-5
+SLOT_CSAT_COMMENT = "csat_comment"  # optional words after the rating
+ENTITY_CSAT_SCORE = "csat_score"
+ACTION_ASK_RATING = "action_ask_rating"  # after goodbye: the rating, when a request was made
+ACTION_RECORD_CSAT = "action_record_csat"  # thanks for the rating, asks for a comment
+ACTION_RECORD_CSAT_COMMENT = "action_record_csat_comment"
+CSAT_SCORES = (1, 2, 3, 4, 5)
+CSAT_SATISFIED = 4  # CSAT: the share of responses at or above this
+
+# --- Conversation outcomes (insights.facts) ------------------------------------------
+OUTCOME_BOT = "bot"  # resolved by the bot: no person, nothing left failed
+OUTCOME_PERSON = "person"  # an agent resolved it
+OUTCOME_ABANDONED = (
+    "abandoned"  # the customer left unhelped (the bot failed, or a person never finished)
+)
+OUTCOMES = (OUTCOME_BOT, OUTCOME_PERSON, OUTCOME_ABANDONED)
+# A conversation has ended when it was closed (goodbye, a rating, an agent's resolve) or
+# nothing happened in it for this long (as Rasa's session expiry in the domain).
+CONVERSATION_IDLE_SECONDS = 60 * 60
+REPEAT_CONTACT_SECONDS = 7 * 24 * 60 * 60  # first-contact resolution: no return within 7 days

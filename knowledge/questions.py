@@ -2,6 +2,7 @@
 
     helpcenter_questions.csv     question,article_id   (answerable: the right article)
     helpcenter_unanswerable.csv  question              (the help center has no answer)
+    helpcenter_lead_reviews.csv  question,article_id   (leads' corrections; empty id: none)
 
 They are split by a hash of the text into a development part (30%: looked at while
 designing the retriever and its confidence features) and a test part (70%: only
@@ -18,6 +19,8 @@ from core.paths import DATA_DIR
 
 QUESTIONS = DATA_DIR / "eval" / "helpcenter_questions.csv"
 UNANSWERABLE = DATA_DIR / "eval" / "helpcenter_unanswerable.csv"
+# The leads' corrections (`make export-annotations`): question,article_id (empty: none).
+LEAD_REVIEWS = DATA_DIR / "eval" / "helpcenter_lead_reviews.csv"
 DEVELOPMENT, TEST = "development", "test"
 
 
@@ -44,4 +47,7 @@ def load_questions(part: str | None = None) -> list[Question]:
     if UNANSWERABLE.is_file():
         with UNANSWERABLE.open(newline="", encoding="utf-8") as f:
             out += [Question(r["question"], None) for r in csv.DictReader(f)]
+    if LEAD_REVIEWS.is_file():
+        with LEAD_REVIEWS.open(newline="", encoding="utf-8") as f:
+            out += [Question(r["question"], r["article_id"] or None) for r in csv.DictReader(f)]
     return [q for q in out if part is None or question_split(q.text) == part]

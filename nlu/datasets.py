@@ -25,6 +25,7 @@ from core.paths import DATA_DIR, PROJECT_ROOT, SHARED_DATA_DIR
 from nlu.errors import ModelNotFoundError
 
 OWN_DATA = DATA_DIR / "emotion" / "support_messages.csv"
+LEAD_REVIEWS = DATA_DIR / "emotion" / "lead_reviews.csv"  # insights.annotations writes it
 SHARED_DATA = SHARED_DATA_DIR
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -143,25 +144,29 @@ def own_split(text: str) -> str:
     return "train" if f < 0.7 else "calibration" if f < 0.8 else "test"
 
 
-def own_examples(split: str | None = None, path: Path = OWN_DATA) -> list[Example]:
-    """The project's labelled support messages (split: train, calibration, test, or all)."""
+def own_examples(
+    split: str | None = None, path: Path = OWN_DATA, reviews: Path | None = LEAD_REVIEWS
+) -> list[Example]:
+    """The project's labelled support messages (split: train, calibration, test, or all),
+    with the leads' corrections (`make export-annotations`) when there are any."""
     if not path.is_file():
         raise ModelNotFoundError(f"{path} is missing; restore it from git.")
-    examples = []
-    with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if split is not None and own_split(row["text"]) != split:
-                continue
-            examples.append(
-                Example(
-                    text=row["text"],
-                    sentiment=SENTIMENTS.index(row["sentiment"]),
-                    frustration=int(row["frustration"]),
-                    urgency=int(row["urgency"]),
-                    source=f"own:{row['cue']}",
-                )
-            )
-    return examples
+    rows: dict[str, dict[str, str]] = {}  # a lead's correction replaces the same words
+    for source in (path, reviews):
+        if source is not None and source.is_file():
+            with source.open(newline="", encoding="utf-8") as f:
+                rows.update((row["text"], row) for row in csv.DictReader(f))
+    return [
+        Example(
+            text=row["text"],
+            sentiment=SENTIMENTS.index(row["sentiment"]),
+            frustration=int(row["frustration"]),
+            urgency=int(row["urgency"]),
+            source=f"own:{row['cue']}",
+        )
+        for row in rows.values()
+        if split is None or own_split(row["text"]) == split
+    ]
 
 
 def conversation_examples(split: str) -> list[Example]:

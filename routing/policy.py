@@ -12,6 +12,9 @@ contacts from slots, calls `routing.decide`, and stores the decision in the
 - empathize: it sets the `tone` slot to "empathetic" (kept until distress falls below
   the release threshold) and leaves the next action to the other policies, whose
   responses have empathetic variants;
+- after a rating (`action_record_csat` asks for an optional comment), the customer's
+  next typed message is the comment: `action_record_csat_comment` records it, unless the
+  decision is to hand over;
 - while a person holds the conversation (`handoff_status` waiting or claimed) it keeps
   the bot silent: each customer message goes to `action_relay_to_agent`, then the bot
   listens.
@@ -47,6 +50,8 @@ from core.constants import (
     ACTION_ANSWER_FROM_HELP_CENTER,
     ACTION_CONTACT_HUMAN,
     ACTION_HELP_CENTER_NOT_HELPFUL,
+    ACTION_RECORD_CSAT,
+    ACTION_RECORD_CSAT_COMMENT,
     ACTION_RELAY_TO_AGENT,
     INTENT_REQUEST_HUMAN,
     SILENT_STATUSES,
@@ -139,11 +144,14 @@ class RoutingPolicy(Policy):
                 events.append(SlotSet(SLOT_TONE, TONE_EMPATHETIC if empathetic else None))
             if decision.action == ESCALATE:
                 return self._predict(domain, ACTION_CONTACT_HUMAN, events)
+            if awaits_rating_comment(tracker, last):
+                return self._predict(domain, ACTION_RECORD_CSAT_COMMENT, events)
             return self._prediction(abstain, events=events)
 
         if isinstance(last, ActionExecuted) and last.action_name in (
             ACTION_RELAY_TO_AGENT,
             ACTION_CONTACT_HUMAN,
+            ACTION_RECORD_CSAT_COMMENT,
         ):
             return self._predict(domain, ACTION_LISTEN_NAME)
         if isinstance(last, ActionExecuted) and last.action_name in ANSWERING_ACTIONS and not held:
@@ -222,3 +230,18 @@ def _last_step(tracker: DialogueStateTracker) -> ActionExecuted | UserUttered | 
         if isinstance(event, (ActionExecuted, UserUttered)):
             return event
     return None
+
+
+def awaits_rating_comment(tracker: DialogueStateTracker, message: UserUttered) -> bool:
+    """Whether `message`, typed (not a button), answers the rating's "anything to add?":
+    the last action before it recorded a rating."""
+    if (message.text or "").startswith("/"):
+        return False
+    for event in reversed(tracker.events):
+        if event is message:
+            continue
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            return event.action_name == ACTION_RECORD_CSAT
+    return False

@@ -13,14 +13,15 @@ import pytest
 
 from core.paths import PROJECT_ROOT
 
-PACKAGES = ("core", "nlu", "knowledge", "routing", "bot")
+PACKAGES = ("core", "nlu", "knowledge", "routing", "insights", "bot")
 # What each package may import besides itself.
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "nlu": frozenset({"core"}),
     "knowledge": frozenset({"core", "nlu"}),
     "routing": frozenset({"core", "nlu"}),
-    "bot": frozenset({"core", "nlu", "knowledge", "routing"}),
+    "insights": frozenset({"core", "nlu"}),
+    "bot": frozenset({"core", "nlu", "knowledge", "routing", "insights"}),
 }
 
 

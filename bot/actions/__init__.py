@@ -8,6 +8,7 @@ from bot.actions import (  # noqa: F401 - importing registers the actions
     account,
     address,
     billing,
+    csat,
     handoff,
     knowledge,
     orders,

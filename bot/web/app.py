@@ -7,11 +7,14 @@ Pages come with a JSON twin, and every error is shaped once, in `error_response`
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -23,8 +26,11 @@ from bot.web.chat import ChatFront
 from bot.web.console import Console
 from bot.web.rasa_client import RasaConversations
 from bot.web.security import WebGuard, WebPolicy
+from bot.web.workspace import LeadWorkspace
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
+from insights.consumer import OutboxConsumer
+from insights.facts import FactsStore
 from routing.accounts import Accounts
 from routing.queue import HandoffQueue
 
@@ -97,17 +103,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     queue, accounts = HandoffQueue(settings.store_url), Accounts(settings.store_url)
     console = Console(settings, queue, accounts, rasa, render, policy=policy)
+    facts = FactsStore(settings.store_url, settings.identity_secret.encode())
+    workspace = LeadWorkspace(facts, rasa, console.signed_in, console.json_body)
     chat = ChatFront(settings, rasa, queue, accounts, render)
     routes = [
         *console.routes(),
+        *workspace.routes(),
         *chat.routes(),
         Route("/health", health),
         Route("/vendor/{name}", vendor),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The embedded event broker's consumer: conversation facts for the lead workspace.
+        stop = OutboxConsumer(facts).start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(stop)
+            facts.close()
+
     app = GuardedApp(
         policy,
         routes=routes,
+        lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings

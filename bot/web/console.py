@@ -58,6 +58,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from bot.rating import rating_event
 from bot.web.live import LiveFeed
 from bot.web.payloads import PayloadError, customer_message, handoff_request
 from bot.web.rasa_client import (
@@ -584,7 +585,8 @@ def session_key(token: str) -> str:
 
 def closing_events(status: str, user: User) -> list[dict[str, Any]]:
     """What Rasa records when a person ends a handoff: the bot answers again, with a
-    fresh tone, and the customer is told who closed it and how."""
+    fresh tone, and the customer is told who closed it and how; after a resolve, the
+    rating question (CSAT)."""
     if status == RESOLVED:
         text = (
             f"{user.display_name} has marked this conversation as resolved. If you need "
@@ -595,9 +597,12 @@ def closing_events(status: str, user: User) -> list[dict[str, Any]]:
             f"{user.display_name} handed our conversation back to me, the virtual "
             "assistant. I still have the details — what else can I help with?"
         )
-    return [
+    events = [
         slot(SLOT_HANDOFF_STATUS, status),
         slot(SLOT_TONE, None),
         slot(SLOT_FAILED_ANSWERS, 0),
         bot_message(text, handoff_change(status, user.display_name)),
     ]
+    if status == RESOLVED:
+        events.append(rating_event())  # CSAT: how did the person do?
+    return events

@@ -235,7 +235,11 @@ def test_a_lead_can_close_a_conversation_an_agent_holds(console) -> None:
     )
     closed = lee.post(f"/api/console/handoffs/{handoff}/resolve")
     assert closed.status_code == 200 and closed.json()["handoff"]["status"] == "resolved"
-    assert rasa.events("conv-lead")[-1]["text"].startswith("Lee has marked this conversation")
+    closing, question = rasa.events("conv-lead")[-2:]
+    assert closing["text"].startswith("Lee has marked this conversation")
+    # CSAT: the customer is asked to rate it, with five buttons.
+    assert question["text"].startswith("How would you rate")
+    assert len(question["data"]["buttons"]) == 5
 
 
 def test_the_console_reads_the_routing_thresholds_from_config_yml(console) -> None:

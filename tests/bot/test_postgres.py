@@ -68,3 +68,24 @@ def test_returning_customer_and_restart_with_postgresql(pg_stack) -> None:
     second = RestChat(pg_stack.settings, f"b-{ident}", signed_in_as="C1004")
     welcome = second.say("hi")
     assert "Welcome back, Tom" in welcome and "10415" in welcome
+
+
+def test_the_lead_workspace_facts_are_kept_in_postgresql(pg_stack) -> None:
+    import time
+
+    from insights.facts import FactsStore
+
+    chat = RestChat(pg_stack.settings, f"pg-{uuid.uuid4().hex[:8]}", {})
+    chat.say("I want to talk to a human")
+    store = FactsStore(pg_stack.settings.store_url, pg_stack.settings.identity_secret.encode())
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            found = store.for_sender(chat.sender)
+            if found and found[-1].escalated:
+                break
+            time.sleep(0.2)
+        (facts,) = store.for_sender(chat.sender)
+    finally:
+        store.close()
+    assert facts.escalated and facts.turns == 1 and facts.channel == "rest"

@@ -36,13 +36,19 @@ from core.migrations import (
 )
 from core.migrations.__main__ import main as migrations_cli
 from core.migrations.runner import BASELINE_TABLES
+from insights import schema as insights_schema
 from routing import accounts as accounts_schema
 from routing import queue as queue_schema
 from routing.accounts import Accounts, hash_password
 from routing.queue import HandoffQueue
 from tests.conftest import TODAY, postgres_admin_url
 
-MODEL_METADATAS = (store_schema.metadata, queue_schema.metadata, accounts_schema.metadata)
+MODEL_METADATAS = (
+    store_schema.metadata,
+    queue_schema.metadata,
+    accounts_schema.metadata,
+    insights_schema.metadata,
+)
 OURS = frozenset(t for m in MODEL_METADATAS for t in m.tables)
 
 
@@ -204,6 +210,65 @@ def fill(engine: sa.engine.Engine, tables: frozenset[str] = OURS) -> None:
             "username": "dana",
             "token_hash": hashlib.sha256(b"token-1").hexdigest(),
             "expires_at": now + 3600,
+        }
+    ]
+    rows["conversation_facts"] = [
+        {
+            "sender_id": "conv-1",
+            "session": 1,
+            "channel": "socketio",
+            "customer": "a" * 32,
+            "started_at": now,
+            "last_event_at": now + 60,
+            "closed_at": None,
+            "turns": 3,
+            "first_intent": "order_status",
+            "intents": json.dumps({"order_status": 2, "request_human": 1}),
+            "kb_answered": 0,
+            "kb_missed": 1,
+            "missed_questions": json.dumps(["can I pay with vouchers"]),
+            "frustration_peak": 0.91,
+            "frustration_sum": 1.5,
+            "urgency_peak": 0.2,
+            "distress_max": 0.8,
+            "trajectory": json.dumps([[now, 0.91, 0.2, 0.9]]),
+            "decisions": json.dumps([{"action": "escalate", "reasons": ["frustration 0.91"]}]),
+            "escalated": True,
+            "escalation_reason": "frustration 0.91",
+            "queue": "orders",
+            "priority": "high",
+            "wait_target_seconds": 120,
+            "handoff_at": now + 30,
+            "claimed_at": None,
+            "seconds_to_claim": None,
+            "agent": None,
+            "first_agent_reply_at": None,
+            "seconds_to_first_reply": None,
+            "handoff_closed_at": None,
+            "handling_seconds": None,
+            "handoff_status": "waiting",
+            "last_turn_failed": False,
+            "outcome": "abandoned",
+            "repeat_contact": False,
+            "csat_asked": False,
+            "csat": None,
+            "csat_comment": None,
+            "customer_text": "where is it",
+        }
+    ]
+    rows["broker_events"] = [
+        {"body": json.dumps({"sender_id": "conv-1", "event": "user"}), "created_at": now}
+    ]
+    rows["annotations"] = [
+        {
+            "conversation": 1,
+            "turn": 0,
+            "kind": "should_have_escalated",
+            "text": "where is it",
+            "detail": "{}",
+            "note": None,
+            "author": "dana",
+            "created_at": now,
         }
     ]
     metadata = models()

@@ -156,3 +156,40 @@ def test_the_person_button_gets_the_plus_customers_priority(tmp_path: Path, doma
     prediction = policy(tmp_path).predict_action_probabilities(tracker(domain, *events), domain)
     assert predicted(prediction, domain) == "action_contact_human"
     assert stored_decision(prediction)["priority"] == "high"
+
+
+def test_the_words_after_a_rating_are_its_comment(tmp_path: Path, domain: Domain) -> None:
+    p = policy(tmp_path)
+    rated = [
+        user("where is my order"),
+        ActionExecuted("action_ask_rating"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+        user('/rate_service{"csat_score": 4}', "rate_service"),
+        ActionExecuted("action_record_csat"),
+        SlotSet("csat_score", 4),
+        ActionExecuted(ACTION_LISTEN_NAME),
+    ]
+    comment = tracker(domain, *rated, user("the tracking link was great", "thanks"))
+    prediction = p.predict_action_probabilities(comment, domain)
+    assert predicted(prediction, domain) == "action_record_csat_comment"
+    comment.update(ActionExecuted("action_record_csat_comment"))
+    assert predicted(p.predict_action_probabilities(comment, domain), domain) == (
+        ACTION_LISTEN_NAME
+    )
+    # A click ("No, thanks") is no comment; nor is a message after another turn.
+    clicked = tracker(domain, *rated, user("/goodbye", "goodbye"))
+    assert predicted(p.predict_action_probabilities(clicked, domain), domain) is None
+    later = tracker(
+        domain,
+        *rated,
+        user("nice", "thanks"),
+        ActionExecuted("action_record_csat_comment"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+        user("where is my other order"),
+    )
+    assert predicted(p.predict_action_probabilities(later, domain), domain) is None
+    # Asking for a person after rating is a request, not a comment.
+    person = tracker(domain, *rated, user("actually get me a human", "request_human"))
+    assert predicted(p.predict_action_probabilities(person, domain), domain) == (
+        "action_contact_human"
+    )

@@ -5,7 +5,10 @@
 // queue from the stream's snapshot and deltas, a pure function), conversation.js (one
 // conversation), summary.js, transcript.js, chart.js (the emotion chart, a pure
 // function), page.js (elements, builders), state.js (this tab's state), words.js
-// (channels, queues and priorities in words).
+// (channels, queues and priorities in words). Leads and admins also get the lead
+// workspace beside the queue: workspace.js (views, range, tabs), dashboard.js, bars.js
+// (its charts, pure), review.js (search and one conversation), annotate.js, measures.js
+// (numbers and requests in words, pure).
 // Every text from customers, agents or the server goes in as textContent, never as HTML.
 import { api, closeStream, openStream, whenUnauthorized } from "./api.js";
 import {
@@ -20,6 +23,7 @@ import {
 import { clearNotice, el, notify, ui } from "./page.js";
 import { onQueue, readQueueTitles, renderQueue, setQueueActions, tickWaits } from "./queue.js";
 import { state } from "./state.js";
+import { enterWorkspace, initWorkspace, leaveWorkspace } from "./workspace.js";
 
 // --- Signing in and out -----------------------------------------------------------------
 function showSignin(message) {
@@ -51,6 +55,7 @@ function signedIn(user) {
   ui.loginPassword.value = "";
   ui.loginError.textContent = "";
   ui.queue.focus(); // the sign-in form is gone: start keyboard users at the queue
+  enterWorkspace(); // leads: the views bar, and the workspace when the address asks
   openStream(streamHandlers);
 }
 
@@ -62,6 +67,7 @@ function signedOut(message) {
   state.unread.clear();
   state.drafts.clear();
   ui.queue.replaceChildren();
+  leaveWorkspace();
   showSignin(message);
 }
 
@@ -184,6 +190,7 @@ document.addEventListener("keydown", (event) => {
 ui.queue.tabIndex = -1;
 
 // --- Start ------------------------------------------------------------------------------
+initWorkspace();
 readQueueTitles();
 setInterval(tickWaits, 1000);
 api("GET", "/api/console/me")

@@ -1,5 +1,6 @@
 // What the console knows in this tab: who is signed in, the queue, the open conversation.
-// Every other module reads and updates this one object; only main.js resets it.
+// Every other module reads and updates this one object; only main.js resets it (and
+// workspace.js its `lead` part, on signing out).
 
 export const LEAD_ROLES = ["lead", "admin"];
 export const PRIORITY_LABELS = { urgent: "Urgent", high: "High", normal: "Normal" };
@@ -15,7 +16,24 @@ export const state = {
   loadToken: 0, // bumps on every open/close, so a late answer cannot reopen a view
   unread: new Map(), // handoff id -> customer messages not seen yet
   drafts: new Map(), // handoff id -> {reply, note} typed but not sent
+  lead: freshLead(), // the lead workspace (workspace.js); agents never use it
 };
+
+/** The lead workspace's state as a fresh sign-in finds it. */
+export function freshLead() {
+  return {
+    view: "queue", // "queue" | "insights"
+    tab: "dashboard", // "dashboard" | "review"
+    range: null, // {since, until, channel, queue}: what the dashboard and the search use
+    dashboard: null, // the last GET /api/insights/dashboard answer
+    dashboardStale: true, // reload it before showing it again (a review was saved, …)
+    searched: false, // whether the review list has been loaded once
+    next: null, // the cursor of the next page of results, or null
+    open: null, // the conversation open in the review: the API's answer
+    token: 0, // bumps on every conversation load, so a late answer cannot replace a newer one
+    searchToken: 0, // the same for the search's pages
+  };
+}
 
 export const nowSeconds = () => Date.now() / 1000;
 export const serverNow = () => nowSeconds() + state.clockOffset;

@@ -1,0 +1,138 @@
+"""`OutboxBroker`: Rasa's event broker without a server, for the default run.
+
+Rasa hands every new tracker event to its event broker (`endpoints.yml`, `event_broker`).
+This one appends them to the `broker_events` table of the store database (SQLite in
+DATA_DIR by default, or STORE_URL), in order, from a background thread that writes in
+batches, so the Rasa server's event loop never waits for the disk. A consumer
+(`insights.consumer.OutboxConsumer`) applies them to the conversation facts and deletes
+what it applied.
+
+In production, use Rasa's RabbitMQ broker instead (`type: pika`) and
+`python -m insights.consumer --rabbitmq URL`: the events are the same JSON.
+
+    event_broker:
+      type: insights.broker.OutboxBroker
+      # url: postgresql://…   (default: STORE_URL, else DATA_DIR/store.db)
+
+Events published in the last `FLUSH_SECONDS` before a crash of the Rasa server are lost
+(a clean stop flushes them); the facts of those conversations then miss them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+
+from core.database import Database
+from insights.schema import broker_events, metadata
+
+logger = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.05
+MAX_BATCH = 500
+_STOP = object()
+
+
+class OutboxWriter:
+    """Appends events to `broker_events` from a thread of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url, metadata)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.written = 0
+
+    def put(self, event: dict[str, Any]) -> None:
+        self._queue.put(json.dumps(event, separators=(",", ":"), default=str))
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="outbox-broker", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[str] = []
+            item = self._queue.get()
+            deadline = time.monotonic() + FLUSH_SECONDS
+            while True:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    batch.append(item)
+                if stopping or len(batch) >= MAX_BATCH:
+                    break
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[str]) -> None:
+        now = time.time()
+        for attempt in range(5):
+            try:
+                with self.db.begin() as c:
+                    c.execute(
+                        sa.insert(broker_events), [{"body": b, "created_at": now} for b in batch]
+                    )
+                self.written += len(batch)
+                return
+            except sa.exc.OperationalError as e:  # a locked SQLite file: try again
+                logger.warning("Could not store %d broker events (%s); retrying.", len(batch), e)
+                time.sleep(0.1 * (attempt + 1))
+        logger.error("Dropped %d broker events: the store database refused them.", len(batch))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write what is queued and stop the thread (a later `put` starts it again)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+
+class OutboxBroker(EventBroker):  # type: ignore[misc]
+    """Rasa's `EventBroker` interface (`rasa.core.brokers.broker`) over `OutboxWriter`."""
+
+    def __init__(self, url: str) -> None:
+        self.writer = OutboxWriter(url)
+
+    @classmethod
+    async def from_endpoint_config(
+        cls, broker_config: Any, event_loop: asyncio.AbstractEventLoop | None = None
+    ) -> OutboxBroker:
+        url = (getattr(broker_config, "kwargs", None) or {}).get("url") or getattr(
+            broker_config, "url", None
+        )
+        if not url:
+            from core.settings import Settings
+
+            url = Settings.load().store_url
+        return cls(str(url))
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.writer.put(event)
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.writer.close)
