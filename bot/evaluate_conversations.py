@@ -512,6 +512,7 @@ def sessions_escalated(events: Sequence[Mapping[str, Any]]) -> tuple[bool, ...]:
             sessions[-1] = (True, escalated)
         elif (
             kind == EVENT_SLOT
+            and turn  # not the status a new session carries over from the last one
             and event.get("name") == SLOT_HANDOFF_STATUS
             and event.get("value") == HANDOFF_WAITING
         ):

@@ -38,24 +38,47 @@ logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.05
 MAX_BATCH = 500
+MAX_PENDING = 100_000  # events waiting in memory while the database refuses them
+MAX_BACKOFF = 5.0
 _STOP = object()
 
 
 class OutboxWriter:
-    """Appends events to `broker_events` from a thread of its own."""
+    """Appends events to `broker_events` from a thread of its own.
+
+    While the database refuses them (down, locked, not migrated yet) the thread keeps
+    the batch and tries again, waiting longer each time (up to `MAX_BACKOFF` seconds);
+    at most `MAX_PENDING` events wait in memory, and newer ones beyond that are dropped
+    and counted in `dropped` (with an error in the log), so a long outage costs events,
+    not the Rasa server's memory. A thread that died is started again by the next event.
+    """
 
     def __init__(self, url: str) -> None:
         self.db = Database(url, metadata)
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=MAX_PENDING)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.written = 0
+        self.dropped = 0
 
     def put(self, event: dict[str, Any]) -> None:
-        self._queue.put(json.dumps(event, separators=(",", ":"), default=str))
-        if self._thread is None:
+        try:
+            self._queue.put_nowait(json.dumps(event, separators=(",", ":"), default=str))
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped % 1_000 == 1:
+                logger.error(
+                    "The event broker holds %d unwritten events and drops new ones (%d so "
+                    "far): the store database has refused them for a while.",
+                    MAX_PENDING,
+                    self.dropped,
+                )
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             with self._lock:
-                if self._thread is None:
+                if self._thread is None or not self._thread.is_alive():
+                    self._stopping.clear()
                     self._thread = threading.Thread(
                         target=self._run, name="outbox-broker", daemon=True
                     )
@@ -82,27 +105,40 @@ class OutboxWriter:
                 self._write(batch)
 
     def _write(self, batch: list[str]) -> None:
-        now = time.time()
-        for attempt in range(5):
+        wait = 0.1
+        while True:
             try:
                 with self.db.begin() as c:
                     c.execute(
-                        sa.insert(broker_events), [{"body": b, "created_at": now} for b in batch]
+                        sa.insert(broker_events),
+                        [{"body": b, "created_at": time.time()} for b in batch],
                     )
                 self.written += len(batch)
                 return
-            except sa.exc.OperationalError as e:  # a locked SQLite file: try again
-                logger.warning("Could not store %d broker events (%s); retrying.", len(batch), e)
-                time.sleep(0.1 * (attempt + 1))
-        logger.error("Dropped %d broker events: the store database refused them.", len(batch))
+            except Exception as e:  # down, locked, not migrated: keep the batch, try again
+                if self._stopping.is_set():
+                    logger.error("Dropped %d broker events at shutdown: %s", len(batch), e)
+                    self.dropped += len(batch)
+                    return
+                logger.warning(
+                    "Could not store %d broker events (%s); retrying in %.1f s.",
+                    len(batch),
+                    e,
+                    wait,
+                )
+                self._stopping.wait(wait)
+                wait = min(wait * 2, MAX_BACKOFF)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write what is queued and stop the thread (a later `put` starts it again)."""
         with self._lock:
             thread, self._thread = self._thread, None
-        if thread is not None:
+        if thread is not None and thread.is_alive():
             self._queue.put(_STOP)
             thread.join(timeout)
+            if thread.is_alive():  # the database still refuses: give up on what is left
+                self._stopping.set()
+                thread.join(1.0)
 
     def close(self) -> None:
         self.flush()

@@ -106,7 +106,9 @@ class OutboxConsumer:
                 return 0
             events = [e for e in (decode(r.body) for r in rows) if e is not None]
             self.facts.apply(events, c)
-            c.execute(sa.delete(broker_events).where(broker_events.c.id <= rows[-1].id))
+            # The rows read, not a range: another writer's row committed meanwhile with a
+            # lower id stays for the next batch.
+            c.execute(sa.delete(broker_events).where(broker_events.c.id.in_([r.id for r in rows])))
         return len(rows)
 
     def drain(self) -> int:
@@ -155,6 +157,25 @@ class RabbitConsumer:
         empty that long); returns how many events were applied."""
         return asyncio.run(self.consume(stop or threading.Event(), idle_seconds))
 
+    def _apply(self, events: list[dict[str, Any]]) -> int:
+        """Apply a batch; when it fails for another reason than the database, one event
+        at a time, logging and skipping one that fails alone (it would come back forever)."""
+        try:
+            return self.facts.apply(events)
+        except sa.exc.OperationalError:
+            raise
+        except Exception:
+            logger.warning("A batch of %d events failed; applying them one by one.", len(events))
+        applied = 0
+        for event in events:
+            try:
+                applied += self.facts.apply([event])
+            except sa.exc.OperationalError:
+                raise
+            except Exception:
+                logger.exception("Dropped the RabbitMQ event that fails on its own.")
+        return applied
+
     async def consume(self, stop: threading.Event, idle_seconds: float | None = None) -> int:
         """`run` inside an event loop of the caller's."""
         import aio_pika
@@ -175,7 +196,7 @@ class RabbitConsumer:
                     batch.append(message)
                 if batch:
                     events = [e for e in (decode(m.body) for m in batch) if e is not None]
-                    applied += await asyncio.to_thread(self.facts.apply, events)
+                    applied += await asyncio.to_thread(self._apply, events)
                     await batch[-1].ack(multiple=True)
                     idle_since = time.monotonic()
                     continue

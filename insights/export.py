@@ -4,6 +4,7 @@
 
 The console's lead workspace offers the same files (`/api/insights/export`). Columns:
 `COLUMNS`; lists (intents, decisions, trajectory, missed questions) are JSON in a CSV.
+A CSV cell that would start a spreadsheet formula starts with an apostrophe instead.
 """
 
 from __future__ import annotations
@@ -133,13 +134,24 @@ def records(c: Connection, filters: Filters) -> Iterator[dict[str, Any]]:
         last = (rows[-1]["started_at"], rows[-1]["id"])
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text that starts like a formula (a
+    customer can type "=HYPERLINK(…)") gets a leading apostrophe (OWASP's advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_lines(items: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS)
     writer.writeheader()
     for item in items:
         writer.writerow(
-            {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in item.items()}
+            {k: cell(json.dumps(v) if isinstance(v, list | dict) else v) for k, v in item.items()}
         )
         if buffer.tell() > 64_000:
             yield buffer.getvalue()

@@ -41,9 +41,11 @@ from sqlalchemy.engine import Connection
 from core.constants import (
     ACTION_DEFAULT_FALLBACK,
     ACTION_SESSION_START,
+    CSAT_SCORES,
     CUSTOM_AGENT_NAME,
     CUSTOM_HANDOFF_AGENT,
     CUSTOM_HANDOFF_STATUS,
+    CUSTOM_QUEUE,
     CUSTOM_SENDER,
     EMOTION,
     EMOTION_IN_CONTEXT,
@@ -56,6 +58,7 @@ from core.constants import (
     HANDOFF_HANDED_BACK,
     HANDOFF_RESOLVED,
     HANDOFF_WAITING,
+    INTENT_GOODBYE,
     INTENT_NLU_FALLBACK,
     INTENT_NOT_HELPFUL,
     INTENT_RATE,
@@ -80,10 +83,12 @@ from core.database import Database
 from core.emotion import EmotionScores
 from insights.schema import facts, metadata
 
+TRANSIENT = ("last_text", "customer_changed", "first_turn")  # not stored
+SESSION_METADATA_SLOT = "session_started_metadata"
 MAX_TRAJECTORY = 200  # points kept of a conversation's emotion (the first ones)
 MAX_DECISIONS = 50
 MAX_MISSED = 5
-MAX_CUSTOMER_TEXT = 4_000
+MAX_CUSTOMER_TEXT = 16_000
 MAX_REASON = 400
 ESCALATE = "escalate"
 CONTINUE = "continue"
@@ -152,17 +157,19 @@ class ConversationFacts:
     # Not stored: the last customer text (a miss's question), whether the row changed.
     last_text: str = field(default="", repr=False)
     customer_changed: bool = field(default=False, repr=False)
+    first_turn: bool = field(default=False, repr=False)
 
     JSON = ("intents", "missed_questions", "trajectory", "decisions")
 
     @property
     def frustration_mean(self) -> float:
-        return self.frustration_sum / self.turns if self.turns else 0.0
+        """Over the typed turns (the first `MAX_TRAJECTORY`)."""
+        return self.frustration_sum / len(self.trajectory) if self.trajectory else 0.0
 
     def row(self) -> dict[str, Any]:
         values = {}
         for f in fields(self):
-            if f.name in ("id", "last_text", "customer_changed"):
+            if f.name in ("id", *TRANSIENT):
                 continue
             value = getattr(self, f.name)
             values[f.name] = (
@@ -172,7 +179,7 @@ class ConversationFacts:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ConversationFacts:
-        names = {f.name for f in fields(cls)} - {"last_text", "customer_changed"}
+        names = {f.name for f in fields(cls)} - set(TRANSIENT)
         values = {k: row[k] for k in names if k in row}
         for name in cls.JSON:
             values[name] = (
@@ -184,6 +191,8 @@ class ConversationFacts:
     def apply(self, event: Mapping[str, Any], key: bytes) -> None:
         """Update the facts with one event of this conversation."""
         kind = event.get("event")
+        if kind == EVENT_SLOT and event.get("name") == SESSION_METADATA_SLOT:
+            return  # Rasa sets it just before the next session starts: not this one's
         ts = _number(event.get("timestamp")) or self.last_event_at
         self.last_event_at = max(self.last_event_at, ts)
         if kind == EVENT_USER:
@@ -208,6 +217,10 @@ class ConversationFacts:
         if name == INTENT_RATE:
             return  # the rating's click is not a turn of the conversation
         self.turns += 1
+        if self.turns == 1:
+            self.first_turn = True  # the customer is back: see FactsStore._save
+        if name == INTENT_GOODBYE:
+            self.closed_at = self.closed_at or ts
         if name:
             self.intents[name] = self.intents.get(name, 0) + 1
             if self.first_intent is None and name not in SMALL_TALK_INTENTS:
@@ -222,9 +235,9 @@ class ConversationFacts:
             stored = parse.get(EMOTION_IN_CONTEXT) or parse.get(EMOTION)
             scores = EmotionScores.from_stored(stored)
             self.frustration_peak = max(self.frustration_peak, scores.frustration)
-            self.frustration_sum += scores.frustration
             self.urgency_peak = max(self.urgency_peak, scores.urgency)
-            if len(self.trajectory) < MAX_TRAJECTORY:
+            if len(self.trajectory) < MAX_TRAJECTORY:  # the mean is over these turns
+                self.frustration_sum += scores.frustration
                 self.trajectory.append(
                     [round(ts, 3), scores.frustration, scores.urgency, scores.negative]
                 )
@@ -250,11 +263,19 @@ class ConversationFacts:
         elif name == SLOT_HANDOFF_STATUS:
             self._handoff(value, ts)
         elif name == SLOT_CSAT_SCORE:
+            # Only an answer to the question, and only the first: a rating nobody asked
+            # for (a crafted payload) or a second one would skew CSAT.
             score = _number(value)
-            if score is not None and 1 <= score <= 5:
-                self.csat = int(score)
+            if self.csat_asked and self.csat is None and score in CSAT_SCORES:
+                self.csat = int(score)  # type: ignore[arg-type]
                 self.closed_at = self.closed_at or ts
-        elif name == SLOT_CSAT_COMMENT and isinstance(value, str) and value.strip():
+        elif (
+            name == SLOT_CSAT_COMMENT
+            and isinstance(value, str)
+            and value.strip()
+            and self.csat is not None
+            and self.csat_comment is None
+        ):
             self.csat_comment = value.strip()[:1000]
 
     def _set_customer(self, customer: str) -> None:
@@ -291,6 +312,10 @@ class ConversationFacts:
         if status not in (HANDOFF_WAITING, HANDOFF_CLAIMED, HANDOFF_RESOLVED, HANDOFF_HANDED_BACK):
             return
         self.handoff_status = str(status)
+        if not self.turns:
+            # Carried over into a new session (`CARRY_OVER_SLOTS`): the state, not a new
+            # handoff, claim or close of this conversation.
+            return
         if status == HANDOFF_WAITING:
             if not self.escalated:
                 self.escalated = True
@@ -318,9 +343,10 @@ class ConversationFacts:
                 self.agent = str(inner[CUSTOM_AGENT_NAME])[:120]
             if self.first_agent_reply_at is None:
                 self.first_agent_reply_at = ts
-                start = self.claimed_at or self.handoff_at
-                if start is not None:
-                    self.seconds_to_first_reply = round(max(0.0, ts - start), 3)
+                if self.handoff_at is not None:  # the customer's wait for a person's word
+                    self.seconds_to_first_reply = round(max(0.0, ts - self.handoff_at), 3)
+        if inner.get(CUSTOM_HANDOFF_STATUS) == HANDOFF_WAITING and not self.queue:
+            self.queue = _short(inner.get(CUSTOM_QUEUE), 40)  # the person button's queue
         if inner.get(CUSTOM_HANDOFF_STATUS) == HANDOFF_CLAIMED and inner.get(CUSTOM_HANDOFF_AGENT):
             self.agent = str(inner[CUSTOM_HANDOFF_AGENT])[:120]
         buttons = data.get("buttons")
@@ -331,11 +357,22 @@ class ConversationFacts:
             self.csat_asked = True
 
     def _outcome(self) -> str:
-        if self.handoff_status == HANDOFF_RESOLVED:
-            return OUTCOME_PERSON
+        if self.handoff_status == HANDOFF_RESOLVED and self.handoff_closed_at is not None:
+            return OUTCOME_PERSON  # resolved in this conversation (not carried over)
         if self.handoff_status in (HANDOFF_WAITING, HANDOFF_CLAIMED):
             return OUTCOME_ABANDONED
         return OUTCOME_ABANDONED if self.last_turn_failed else OUTCOME_BOT
+
+
+def rating(event: Mapping[str, Any]) -> bool:
+    """Whether `event` is part of answering the rating question."""
+    if event.get("event") == EVENT_SLOT:
+        return event.get("name") in (SLOT_CSAT_SCORE, SLOT_CSAT_COMMENT)
+    if event.get("event") == EVENT_USER:
+        parse = event.get("parse_data")
+        intent = parse.get("intent") if isinstance(parse, Mapping) else None
+        return isinstance(intent, Mapping) and intent.get("name") == INTENT_RATE
+    return False
 
 
 def _number(value: Any) -> float | None:
@@ -400,6 +437,16 @@ class FactsStore:
                     conversation.started_at = conversation.last_event_at = ts
             elif conversation is None:
                 conversation = ConversationFacts(sender, 1, ts, last_event_at=ts)
+            elif not conversation.turns and conversation.session > 1 and rating(event):
+                # A rating clicked after the session expired belongs to the conversation
+                # that asked for it, not to the new, empty one.
+                key = (sender, conversation.session - 1)
+                earlier = touched.get(key) or self._session(c, *key)
+                if earlier is not None and earlier.csat_asked:
+                    earlier.apply(event, self.key)
+                    touched[key] = earlier
+                    applied += 1
+                    continue
             conversation.apply(event, self.key)
             current[sender] = conversation
             touched[(sender, conversation.session)] = conversation
@@ -407,6 +454,16 @@ class FactsStore:
         for conversation in touched.values():
             self._save(c, conversation)
         return applied
+
+    def _session(self, c: Connection, sender: str, session: int) -> ConversationFacts | None:
+        row = (
+            c.execute(
+                sa.select(facts).where(facts.c.sender_id == sender, facts.c.session == session)
+            )
+            .mappings()
+            .first()
+        )
+        return ConversationFacts.from_row(row) if row is not None else None
 
     def _latest(self, c: Connection, sender: str) -> ConversationFacts | None:
         row = (
@@ -427,7 +484,8 @@ class FactsStore:
             conversation.id = c.execute(sa.insert(facts).values(**values)).inserted_primary_key[0]
         else:
             c.execute(sa.update(facts).where(facts.c.id == conversation.id).values(**values))
-        if conversation.customer_changed and conversation.customer:
+        back = conversation.first_turn or (conversation.customer_changed and conversation.turns)
+        if back and conversation.customer:
             # The customer's conversation before this one, if it was within 7 days: they
             # came back, so it was not resolved at first contact.
             c.execute(
@@ -440,7 +498,8 @@ class FactsStore:
                 )
                 .values(repeat_contact=True)
             )
-            conversation.customer_changed = False
+        if conversation.turns:  # until the customer writes, it is no return
+            conversation.customer_changed = conversation.first_turn = False
 
     def get(self, conversation_id: int) -> ConversationFacts | None:
         with self.db.begin() as c:

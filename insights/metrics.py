@@ -130,7 +130,7 @@ def summary(c: Connection, filters: Filters, now: float) -> dict[str, Any]:
                 for o in (OUTCOME_BOT, OUTCOME_PERSON, OUTCOME_ABANDONED)
             ),
             counting(sa.and_(resolved, sa.not_(facts.c.repeat_contact))).label("first_contact"),
-            counting(sa.or_(facts.c.csat_asked, facts.c.csat.is_not(None))).label("csat_asked"),
+            counting(facts.c.csat_asked).label("csat_asked"),  # a rating needs the question
             sa.func.count(facts.c.csat).label("csat_responses"),
             counting(facts.c.csat >= CSAT_SATISFIED).label("csat_satisfied"),
             counting(facts.c.frustration_peak >= FRUSTRATION_PEAK).label("frustration_peaks"),

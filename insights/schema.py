@@ -55,7 +55,7 @@ facts = sa.Table(
     sa.Column("csat_asked", sa.Boolean, nullable=False),
     sa.Column("csat", sa.Integer, index=True),
     sa.Column("csat_comment", sa.Text),
-    sa.Column("customer_text", sa.Text, nullable=False),  # the customer's words (≤ 4,000)
+    sa.Column("customer_text", sa.Text, nullable=False),  # the customer's words (≤ 16,000)
     sa.UniqueConstraint("sender_id", "session", name="uq_conversation_facts_session"),
 )
 sa.Index("ix_conversation_facts_customer", facts.c.customer, facts.c.started_at)

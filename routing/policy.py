@@ -53,9 +53,20 @@ from core.constants import (
     ACTION_RECORD_CSAT,
     ACTION_RECORD_CSAT_COMMENT,
     ACTION_RELAY_TO_AGENT,
+    INTENT_ACCOUNT_ACCESS,
+    INTENT_ASK_FAQ,
+    INTENT_BILLING_ISSUE,
+    INTENT_CANCEL_SUBSCRIPTION,
+    INTENT_CHANGE_ADDRESS,
+    INTENT_DELIVERY_PROBLEM,
+    INTENT_ORDER_STATUS,
+    INTENT_RATE,
     INTENT_REQUEST_HUMAN,
+    INTENT_REQUEST_REFUND,
+    INTENT_RETURN_ITEM,
     SILENT_STATUSES,
     SLOT_CONTACTS_7D,
+    SLOT_CSAT_SCORE,
     SLOT_CUSTOMER_TIER,
     SLOT_HANDOFF_STATUS,
     SLOT_KB_ARTICLE,
@@ -225,6 +236,24 @@ def current_conversation(tracker: DialogueStateTracker) -> Conversation:
     return Conversation.from_events(relevant)
 
 
+# A new request or a rating after "anything to add?" is that, not a comment.
+NOT_A_COMMENT = frozenset(
+    {
+        INTENT_RATE,
+        INTENT_ORDER_STATUS,
+        INTENT_DELIVERY_PROBLEM,
+        INTENT_REQUEST_REFUND,
+        INTENT_RETURN_ITEM,
+        INTENT_CANCEL_SUBSCRIPTION,
+        INTENT_BILLING_ISSUE,
+        INTENT_ACCOUNT_ACCESS,
+        INTENT_CHANGE_ADDRESS,
+        INTENT_ASK_FAQ,
+        INTENT_REQUEST_HUMAN,
+    }
+)
+
+
 def _last_step(tracker: DialogueStateTracker) -> ActionExecuted | UserUttered | None:
     for event in reversed(tracker.events):
         if isinstance(event, (ActionExecuted, UserUttered)):
@@ -234,14 +263,18 @@ def _last_step(tracker: DialogueStateTracker) -> ActionExecuted | UserUttered | 
 
 def awaits_rating_comment(tracker: DialogueStateTracker, message: UserUttered) -> bool:
     """Whether `message`, typed (not a button), answers the rating's "anything to add?":
-    the last action before it recorded a rating."""
-    if (message.text or "").startswith("/"):
+    the last action before it recorded a rating (set `csat_score`; not when it asked
+    again for 1 to 5), and the message is not a rating or a new request."""
+    if (message.text or "").startswith("/") or message.intent_name in NOT_A_COMMENT:
         return False
+    rated = False
     for event in reversed(tracker.events):
         if event is message:
             continue
         if isinstance(event, UserUttered):
             return False
+        if isinstance(event, SlotSet) and event.key == SLOT_CSAT_SCORE:
+            rated = event.value is not None
         if isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
-            return event.action_name == ACTION_RECORD_CSAT
+            return rated and event.action_name == ACTION_RECORD_CSAT
     return False

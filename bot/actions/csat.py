@@ -48,6 +48,16 @@ def asked_this_session(tracker: Tracker) -> bool:
     return False
 
 
+def rated_this_session(tracker: Tracker) -> bool:
+    """Whether a rating was recorded since the session started."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        if event.get("event") == "slot" and event.get("name") == SLOT_CSAT_SCORE:
+            return event.get("value") is not None
+    return False
+
+
 def had_a_request(tracker: Tracker) -> bool:
     """Whether the customer asked for something this session (not only small talk)."""
     for event in reversed(tracker.events):
@@ -92,7 +102,13 @@ class ActionRecordCsat(SupportAction):
                 try:
                     score = int(str(entity.get("value")))
                 except ValueError:
-                    score = None
+                    continue
+                break  # the first: "4 out of 5" is a 4
+        if not asked_this_session(tracker) or rated_this_session(tracker):
+            # A rating nobody asked for (a crafted payload, a typed "5 stars" out of the
+            # blue), or a second one, is not recorded.
+            dispatcher.utter_message(text="Thank you! Is there anything else I can help with?")
+            return []
         if score not in CSAT_SCORES:
             dispatcher.utter_message(**{**rating_question(), "text": "Please pick 1 to 5."})
             return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,7 +43,7 @@ class RasaConversations:
         return httpx.AsyncClient(timeout=15.0, transport=self.transport)
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
-        url = f"{self.rasa_url}/conversations/{conversation_id}/tracker"
+        url = f"{self.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker"
         try:
             async with self._client() as client:
                 reply = await client.get(
@@ -59,7 +60,7 @@ class RasaConversations:
 
     async def append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Append `events` and send their bot messages on the customer's channel."""
-        url = f"{self.rasa_url}/conversations/{conversation_id}/tracker/events"
+        url = f"{self.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker/events"
         try:
             async with self._client() as client:
                 reply = await client.post(

@@ -33,6 +33,7 @@ from core.constants import (
     CUSTOM_SENDER,
     EMOTION,
     EMOTION_IN_CONTEXT,
+    INTENT_RATE,
     SENDER_AGENT,
     SLOT_ROUTING_DECISION,
 )
@@ -40,7 +41,7 @@ from core.emotion import EmotionScores
 from insights import annotations as notes
 from insights.dashboard import dashboard
 from insights.export import csv_lines, jsonl_lines, records
-from insights.facts import FactsStore
+from insights.facts import TRANSIENT, FactsStore
 from insights.metrics import FilterError, Filters
 from insights.review import Query, conversation, search, session_end
 from routing.accounts import LEAD, User
@@ -153,7 +154,7 @@ class LeadWorkspace:
             timeline = transcript(tracker.get("events") or [], f.started_at, until)
         except RasaUnavailable as e:
             note = f"The messages are not available now: {e}"
-        facts = {k: v for k, v in f.__dict__.items() if k not in ("last_text", "customer_changed")}
+        facts = {k: v for k, v in f.__dict__.items() if k not in TRANSIENT}
         return JSONResponse(
             {
                 "conversation": {**facts, "frustration_mean": round(f.frustration_mean, 4)},
@@ -244,13 +245,15 @@ def transcript(
             text = str(e.get("text") or "")
             parse = e.get("parse_data") or {}
             item: dict[str, Any] = {"t": t, "sender": "customer", "text": text}
-            if not text.startswith("/") and " ".join(text.split()):
+            intent = (parse.get("intent") or {}).get("name")
+            # Numbered as the facts number the customer's turns (typed, not a rating).
+            if not text.startswith("/") and " ".join(text.split()) and intent != INTENT_RATE:
                 scores = EmotionScores.from_stored(
                     parse.get(EMOTION_IN_CONTEXT) or parse.get(EMOTION)
                 )
                 item |= {"turn": turn, "emotion": scores.as_dict()}
                 turn += 1
-            item["intent"] = (parse.get("intent") or {}).get("name")
+            item["intent"] = intent
             out.append(item)
         elif kind == "bot":
             custom = ((e.get("data") or {}).get("custom") or {}).get("data") or {}

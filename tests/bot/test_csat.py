@@ -49,8 +49,15 @@ def test_the_buttons_carry_one_to_five() -> None:
     assert event["event"] == "bot" and event["data"]["buttons"] == rating_question()["buttons"]
 
 
-def rating(score: object) -> object:
-    t = tracker(text='/rate_service{"csat_score": 4}')
+ASKED = [
+    {"event": "session_started"},
+    user_event("where is my order", "order_status"),
+    {"event": "bot", "text": "Rate?", "data": rating_question()},
+]
+
+
+def rating(score: object, events: list[dict] = ASKED) -> object:
+    t = tracker(text='/rate_service{"csat_score": 4}', events=list(events))
     t.latest_message["entities"] = [{"entity": "csat_score", "value": score}]
     return t
 
@@ -62,6 +69,17 @@ def test_a_rating_is_recorded_and_a_comment_invited() -> None:
     for bad in (0, 6, "five", None):
         messages, events = run(ActionRecordCsat(), rating(bad))
         assert events == [] and rated(messages)
+
+
+def test_a_rating_nobody_asked_for_or_a_second_one_is_not_recorded() -> None:
+    unasked = [{"event": "session_started"}, user_event("hi", "greet")]
+    messages, events = run(ActionRecordCsat(), rating(5, unasked))
+    assert events == [] and not rated(messages)
+    again = [*ASKED, {"event": "slot", "name": "csat_score", "value": 2}]
+    assert run(ActionRecordCsat(), rating(5, again))[1] == []
+    # The question of an earlier session does not count.
+    earlier = [*ASKED, {"event": "session_started"}]
+    assert run(ActionRecordCsat(), rating(5, earlier))[1] == []
 
 
 def test_the_comment_is_kept_within_its_limit() -> None:

@@ -54,3 +54,12 @@ def test_goodbye_after_a_request_asks_for_a_rating_and_keeps_the_comment(
     # A second goodbye does not ask again.
     again = chat.send("bye")
     assert not [b for m in again for b in m.get("buttons", []) if "rate_service" in b["payload"]]
+
+
+def test_a_typed_rating_counts_after_the_question_and_not_before(stack, chat: RestChat) -> None:
+    early = chat.say("5 stars")  # nobody asked yet: not recorded
+    assert "anything else" in early.lower()
+    chat.say("how long do refunds take to show on my card")
+    chat.send("ok that's everything, bye")
+    assert "Anything you'd like to add" in chat.say("i'd give you a 4 out of 5")
+    assert tracker_of(stack, chat.sender)["slots"][SLOT_CSAT_SCORE] == 4

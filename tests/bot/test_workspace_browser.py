@@ -4,7 +4,7 @@ A customer asks for a person in the web chat; a lead opens the workspace, filter
 review to escalated conversations, opens that one (its timeline shows the routing
 decision and the customer's words as text), marks a customer turn as a wrong emotion,
 and sees the dashboard's reviews count go up. An agent sees no workspace and the API
-refuses them. Screenshots go to $WORKSPACE_SCREENSHOTS (default /tmp).
+refuses them. With $WORKSPACE_SCREENSHOTS set, screenshots go to that folder.
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 WAIT_MS = 60_000  # generous: the stack shares two cores with the browser
 DESKTOP = {"width": 1360, "height": 900}
 PHONE = {"width": 390, "height": 844}
-SHOTS = Path(os.environ.get("WORKSPACE_SCREENSHOTS", "/tmp"))
+SHOTS = os.environ.get("WORKSPACE_SCREENSHOTS")
+
+
+def shoot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / name))
+
 
 # Every scrolling box on the page that is wider inside than it shows.
 OVERFLOWING = """() => [...document.querySelectorAll('body *')]
@@ -185,13 +191,13 @@ def test_a_lead_reviews_an_escalated_conversation_and_the_dashboard_counts_it(
     assert HOSTILE in saved.inner_text()
     assert workspace.locator("#annotate-error").inner_text() == ""
     assert workspace.locator("#review-detail img").count() == 0
-    workspace.screenshot(path=str(SHOTS / "workspace-conversation-test.png"))
+    shoot(workspace, "workspace-conversation-test.png")
 
     # The dashboard's reviews count goes up by one.
     workspace.click("#tab-dashboard")
     wait_for_tile(workspace, "reviews", reviewed_before + 1)
     assert tile_number(workspace, "reviews") == reviewed_before + 1
-    workspace.screenshot(path=str(SHOTS / "workspace-dashboard-test.png"))
+    shoot(workspace, "workspace-dashboard-test.png")
 
     # The export has the range's conversations, this one included.
     export = workspace.get_attribute("#export-csv", "href")
@@ -209,12 +215,12 @@ def test_a_lead_reviews_an_escalated_conversation_and_the_dashboard_counts_it(
     assert workspace.locator("#review-list").is_hidden()
     assert workspace.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert workspace.evaluate(OVERFLOWING) == []
-    workspace.screenshot(path=str(SHOTS / "workspace-phone-conversation.png"))
+    shoot(workspace, "workspace-phone-conversation.png")
     workspace.click("#detail-back")
     workspace.wait_for_selector(result, state="visible")
     assert workspace.locator("#review-detail").is_hidden()
     assert workspace.evaluate(OVERFLOWING) == []
-    workspace.screenshot(path=str(SHOTS / "workspace-phone-results.png"))
+    shoot(workspace, "workspace-phone-results.png")
 
     # Back to the queue: the agent console is where it was.
     workspace.set_viewport_size(DESKTOP)

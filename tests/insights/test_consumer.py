@@ -175,3 +175,33 @@ def test_one_bad_event_is_dropped_and_the_others_are_applied(
         "message 4",
     ]
     facts.close()
+
+
+def test_the_writer_keeps_events_while_the_database_refuses_them(tmp_path: Path) -> None:
+    later = tmp_path / "not-yet"
+    later.write_text("a file where the database's folder should be")
+    writer = OutboxWriter(f"sqlite:///{later / 'store.db'}")
+    for i in range(3):
+        writer.put(user("w1", T0 + i, f"message {i}", "order_status"))
+    threading.Event().wait(0.5)  # the writer fails and waits to try again
+    assert writer.written == 0 and writer.dropped == 0
+    later.unlink()
+    later.mkdir()
+    writer.close()
+    assert writer.written == 3
+    facts = FactsStore(f"sqlite:///{later / 'store.db'}", KEY)
+    assert OutboxConsumer(facts).drain() == 3
+    facts.close()
+
+
+def test_a_writer_thread_that_died_is_started_again(tmp_path: Path) -> None:
+    writer = OutboxWriter(url(tmp_path))
+    writer.put(user("w2", T0, "first", "greet"))
+    writer.flush()
+    dead = threading.Thread(target=lambda: None)
+    dead.start()
+    dead.join()
+    writer._thread = dead  # as if it had died
+    writer.put(user("w2", T0 + 1, "second", "greet"))
+    writer.close()
+    assert writer.written == 2

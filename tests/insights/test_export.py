@@ -67,3 +67,13 @@ def test_the_export_command_writes_the_three_files(
     assert annotations.main(["export"]) == 0
     assert all(p.is_file() for p in paths.values())
     assert "0 rows" in capsys.readouterr().out
+
+
+def test_a_csv_cell_never_starts_a_spreadsheet_formula() -> None:
+    item = {k: None for k in export.COLUMNS}
+    item |= {"sender_id": '=HYPERLINK("http://evil")', "csat_comment": "+1 great", "turns": -1}
+    (text,) = list(export.csv_lines(iter([item])))
+    (row,) = list(csv.DictReader(text.splitlines()))
+    assert row["sender_id"] == '\'=HYPERLINK("http://evil")'
+    assert row["csat_comment"] == "'+1 great"
+    assert row["turns"] == "-1"  # numbers stay numbers

@@ -115,7 +115,8 @@ def test_an_escalated_conversation_with_its_times_and_rating(store: FactsStore) 
         ]
     )
     (f,) = store.for_sender("s2")
-    assert (f.seconds_to_claim, f.seconds_to_first_reply, f.handling_seconds) == (60, 29, 240)
+    # The first reply: from the handoff (the customer's wait for a person's word).
+    assert (f.seconds_to_claim, f.seconds_to_first_reply, f.handling_seconds) == (60, 89, 240)
     assert f.agent == "Cara" and f.outcome == OUTCOME_PERSON and f.closed_at == T0 + 301
     assert (f.csat_asked, f.csat, f.csat_comment) == (True, 4, "Cara was quick")
     assert f.turns == 1  # the rating's click is not a turn
@@ -172,3 +173,81 @@ def test_reason_kinds_drop_the_numbers() -> None:
     assert reason_kind("rising over 3 turns") == "rising"
     assert reason_kind("asked for a person") == "asked for a person"
     assert reason_kind("urgent request (urgency 0.93)") == "urgent request"
+
+
+def test_a_held_status_carried_into_a_new_session_is_no_new_handoff(store: FactsStore) -> None:
+    store.apply([*session("s6", T0), user("s6", T0 + 1, "a person!", "request_human", 0.6)])
+    store.apply([*escalate("s6", T0 + 1), slot("s6", T0 + 90, "handoff_status", "resolved")])
+    later = T0 + 2 * 3600
+    store.apply(
+        [
+            slot("s6", later, "session_started_metadata", {"customer_id": "x"}),
+            *session("s6", later),
+            slot("s6", later, "handoff_status", "resolved"),  # carried over by the action
+            user("s6", later + 5, "how do refunds work", "ask_faq", 0.1),
+            slot("s6", later + 6, "kb_outcome", "answered"),
+        ]
+    )
+    first, second = store.for_sender("s6")
+    assert first.last_event_at == T0 + 90  # the next session's metadata is not this one's
+    assert first.outcome == OUTCOME_PERSON and first.repeat_contact
+    assert not second.escalated and second.outcome == OUTCOME_BOT and second.closed_at is None
+
+
+def test_only_an_asked_first_rating_counts(store: FactsStore) -> None:
+    store.apply(
+        [
+            *session("s7", T0),
+            user("s7", T0 + 1, "where is my order", "order_status"),
+            slot("s7", T0 + 2, "csat_score", 5),  # nobody asked: a crafted payload
+        ]
+    )
+    assert store.for_sender("s7")[0].csat is None
+    asked = {"buttons": [{"payload": "/rate_service"}]}
+    store.apply(
+        [
+            user("s7", T0 + 3, "bye", "goodbye"),
+            bot("s7", T0 + 3, "How would you rate this conversation?", asked),
+            slot("s7", T0 + 4, "csat_score", 2),
+            slot("s7", T0 + 5, "csat_score", 5),  # a second click
+            slot("s7", T0 + 6, "csat_score", 9),
+        ]
+    )
+    (f,) = store.for_sender("s7")
+    assert (f.csat, f.closed_at) == (2, T0 + 3)  # the goodbye closed it
+
+
+def test_a_late_rating_goes_to_the_conversation_that_asked(store: FactsStore) -> None:
+    asked = {"buttons": [{"payload": "/rate_service"}]}
+    store.apply(
+        [
+            *session("s8", T0),
+            user("s8", T0 + 1, "refund please", "request_refund"),
+            bot("s8", T0 + 2, "How would you rate this conversation?", asked),
+        ]
+    )
+    later = T0 + 3 * 3600  # the session expired before the click
+    store.apply(
+        [
+            *session("s8", later),
+            user("s8", later, '/rate_service{"csat_score": 4}', "rate_service"),
+            slot("s8", later, "csat_score", 4),
+        ]
+    )
+    first, second = store.for_sender("s8")
+    assert first.csat == 4 and not first.repeat_contact  # an empty session is no return
+    assert second.turns == 0 and second.csat is None
+
+
+def test_the_person_buttons_queue_comes_from_the_waiting_message(store: FactsStore) -> None:
+    waiting = {"custom": {"data": {"handoff_status": "waiting", "queue": "billing"}}}
+    store.apply(
+        [
+            *session("s9", T0),
+            user("s9", T0 + 1, "/request_human", "request_human"),
+            bot("s9", T0 + 1, "A person is coming.", waiting),
+            slot("s9", T0 + 1, "handoff_status", "waiting"),
+        ]
+    )
+    (f,) = store.for_sender("s9")
+    assert f.escalated and f.queue == "billing"

@@ -188,6 +188,13 @@ def test_the_words_after_a_rating_are_its_comment(tmp_path: Path, domain: Domain
         user("where is my other order"),
     )
     assert predicted(p.predict_action_probabilities(later, domain), domain) is None
+    # After "please pick 1 to 5" (no rating recorded), the next words are not a comment.
+    reasked = [*rated[:4], ActionExecuted("action_record_csat"), ActionExecuted(ACTION_LISTEN_NAME)]
+    typed = tracker(domain, *reasked, user("4 out of 5", "rate_service"))
+    assert predicted(p.predict_action_probabilities(typed, domain), domain) is None
+    # A new request after the rating is a request.
+    question = tracker(domain, *rated, user("how do refunds work", "ask_faq"))
+    assert predicted(p.predict_action_probabilities(question, domain), domain) is None
     # Asking for a person after rating is a request, not a comment.
     person = tracker(domain, *rated, user("actually get me a human", "request_human"))
     assert predicted(p.predict_action_probabilities(person, domain), domain) == (
