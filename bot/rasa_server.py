@@ -72,7 +72,9 @@ def rasa_argv(options: Sequence[str], secret: str) -> list[str]:
             f"{TOKEN_ENV} is not set: Rasa's HTTP API would have no secret. `make run` sets "
             "a random one for each run; to start Rasa alone, export one."
         )
-    return ["rasa", "run", *options, "--jwt-secret", secret, "--jwt-method", JWT_METHOD]
+    # `--jwt-secret=…` in one word: a random secret may start with "-" (token_urlsafe),
+    # and argparse would take a separate "-abc…" for an option and stop.
+    return ["rasa", "run", *options, f"--jwt-secret={secret}", "--jwt-method", JWT_METHOD]
 
 
 def main(options: Sequence[str] | None = None) -> int:

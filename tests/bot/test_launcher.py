@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import argparse
+
 import itertools
 import sys
 import time
@@ -118,11 +120,17 @@ def test_the_rasa_entry_point_adds_the_jwt_secret_and_refuses_secrets_in_argv() 
         "--port",
         "5005",
         "--enable-api",
-        "--jwt-secret",
-        "from-the-env",
+        "--jwt-secret=from-the-env",
         "--jwt-method",
         "HS256",
     ]
+    # A random secret may start with "-": Rasa's own parser still reads it as the value.
+    from rasa.cli.arguments.run import add_server_arguments
+
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    parsed = parser.parse_args(rasa_argv(["--enable-api"], "-Xy_secret")[2:])
+    assert parsed.jwt_secret == "-Xy_secret"
     for option in ("--auth-token", "-t", "--jwt-secret=x"):
         with pytest.raises(ConfigurationError, match="secret on the command line"):
             rasa_argv([option, "x"], "from-the-env")
