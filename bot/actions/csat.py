@@ -36,38 +36,44 @@ from core.constants import (
 MAX_COMMENT_CHARS = 1_000
 
 
-def asked_this_session(tracker: Tracker) -> bool:
-    """Whether the rating was asked since the session started."""
+def this_session(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events since the session started, newest first."""
+    events = []
     for event in reversed(tracker.events):
         if event.get("event") == "session_started":
-            return False
-        if event.get("event") == "bot":
-            buttons = (event.get("data") or {}).get("buttons") or []
-            if any(str(b.get("payload", "")).startswith(f"/{INTENT_RATE}") for b in buttons):
-                return True
-    return False
+            break
+        events.append(event)
+    return events
+
+
+def asked_this_session(tracker: Tracker) -> bool:
+    """Whether the rating was asked since the session started."""
+    return any(
+        str(button.get("payload", "")).startswith(f"/{INTENT_RATE}")
+        for event in this_session(tracker)
+        if event.get("event") == "bot"
+        for button in (event.get("data") or {}).get("buttons") or []
+    )
 
 
 def rated_this_session(tracker: Tracker) -> bool:
     """Whether a rating was recorded since the session started."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            return False
-        if event.get("event") == "slot" and event.get("name") == SLOT_CSAT_SCORE:
-            return event.get("value") is not None
-    return False
+    return any(
+        event.get("event") == "slot"
+        and event.get("name") == SLOT_CSAT_SCORE
+        and event.get("value") is not None
+        for event in this_session(tracker)
+    )
 
 
 def had_a_request(tracker: Tracker) -> bool:
     """Whether the customer asked for something this session (not only small talk)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            return False
-        if event.get("event") == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent and intent not in SMALL_TALK_INTENTS and intent != INTENT_RATE:
-                return True
-    return False
+    intents = (
+        ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        for event in this_session(tracker)
+        if event.get("event") == "user"
+    )
+    return any(i and i not in SMALL_TALK_INTENTS and i != INTENT_RATE for i in intents)
 
 
 class ActionAskRating(SupportAction):

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from bot.web.console import error
 from bot.web.rasa_client import RasaConversations, RasaUnavailable
 from core.constants import (
     CUSTOM_AGENT_NAME,
@@ -51,10 +52,6 @@ MAX_TIMELINE = 500
 TITLE = re.compile(r"^title:\s*(.+)$")
 
 Handler = Callable[[Request, User], Awaitable[Response]]
-
-
-def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
 def filters_from(params: Mapping[str, str], today: date | None = None) -> Filters:
