@@ -14,7 +14,7 @@ contacts from slots, calls `routing.decide`, and stores the decision in the
   responses have empathetic variants;
 - after a rating (`action_record_csat` asks for an optional comment), the customer's
   next typed message is the comment: `action_record_csat_comment` records it, unless the
-  decision is to hand over;
+  classifier is sure it is a rating or a new request (those go on as usual);
 - while a person holds the conversation (`handoff_status` waiting or claimed) it keeps
   the bot silent: each customer message goes to `action_relay_to_agent`, then the bot
   listens.
@@ -153,10 +153,12 @@ class RoutingPolicy(Policy):
             empathetic = decision.action == EMPATHIZE
             if empathetic != (tracker.get_slot(SLOT_TONE) == TONE_EMPATHETIC):
                 events.append(SlotSet(SLOT_TONE, TONE_EMPATHETIC if empathetic else None))
+            if awaits_rating_comment(tracker, last):
+                # Feedback on a finished conversation ("the agent was nice but it took
+                # three tries to get anyone") is kept, not read as a new request.
+                return self._predict(domain, ACTION_RECORD_CSAT_COMMENT, events)
             if decision.action == ESCALATE:
                 return self._predict(domain, ACTION_CONTACT_HUMAN, events)
-            if awaits_rating_comment(tracker, last):
-                return self._predict(domain, ACTION_RECORD_CSAT_COMMENT, events)
             return self._prediction(abstain, events=events)
 
         if isinstance(last, ActionExecuted) and last.action_name in (
@@ -236,7 +238,10 @@ def current_conversation(tracker: DialogueStateTracker) -> Conversation:
     return Conversation.from_events(relevant)
 
 
-# A new request or a rating after "anything to add?" is that, not a comment.
+# A new request or a rating after "anything to add?" is that, not a comment, when the
+# intent classifier is sure of it: feedback about the last conversation often sounds
+# like a request ("it took three tries to get a person" reads as request_human, 0.77).
+SURE_REQUEST = 0.85
 NOT_A_COMMENT = frozenset(
     {
         INTENT_RATE,
@@ -265,7 +270,10 @@ def awaits_rating_comment(tracker: DialogueStateTracker, message: UserUttered) -
     """Whether `message`, typed (not a button), answers the rating's "anything to add?":
     the last action before it recorded a rating (set `csat_score`; not when it asked
     again for 1 to 5), and the message is not a rating or a new request."""
-    if (message.text or "").startswith("/") or message.intent_name in NOT_A_COMMENT:
+    if (message.text or "").startswith("/"):
+        return False
+    confidence = float((message.intent or {}).get("confidence") or 0.0)
+    if message.intent_name in NOT_A_COMMENT and confidence >= SURE_REQUEST:
         return False
     rated = False
     for event in reversed(tracker.events):

@@ -195,7 +195,14 @@ def test_the_words_after_a_rating_are_its_comment(tmp_path: Path, domain: Domain
     # A new request after the rating is a request.
     question = tracker(domain, *rated, user("how do refunds work", "ask_faq"))
     assert predicted(p.predict_action_probabilities(question, domain), domain) is None
-    # Asking for a person after rating is a request, not a comment.
+    # Feedback that sounds like asking for a person, said less surely, is the comment.
+    feedback = user("the agent was nice but it took three tries to get anyone", "request_human")
+    feedback.intent["confidence"] = 0.77
+    unsure = tracker(domain, *rated, feedback)
+    assert predicted(p.predict_action_probabilities(unsure, domain), domain) == (
+        "action_record_csat_comment"
+    )
+    # Asking for a person after rating, surely, is a request, not a comment.
     person = tracker(domain, *rated, user("actually get me a human", "request_human"))
     assert predicted(p.predict_action_probabilities(person, domain), domain) == (
         "action_contact_human"
