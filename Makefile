@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report export-annotations user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report telegram-webhook export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,7 +61,8 @@ index: $(VENV)/.installed ## rebuild the help-center index from data/knowledge (
 migration: $(VENV)/.installed ## new schema migration drafted from the models: make migration MSG="add consent table"
 	@$(PY) -m core.migrations revision --autogenerate -m "$(MSG)" \
 		--metadata bot.store.schema:metadata --metadata routing.queue:metadata \
-		--metadata routing.accounts:metadata --metadata insights.schema:metadata
+		--metadata routing.accounts:metadata --metadata insights.schema:metadata \
+		--metadata bot.channels.inbox:metadata
 
 train-emotion: $(VENV)/.installed ## fine-tune the message emotion model (uses ../shared/data when present; about 10 min on 2 cores)
 	@$(PY) -m nlu.train $(ARGS)
@@ -110,6 +111,9 @@ seed-insights: $(VENV)/.installed ## add synthetic conversations to the lead wor
 
 report: $(VENV)/.installed ## the service's numbers: make report SINCE=2026-12-01 [UNTIL=…] [FORMAT=json]
 	@$(PY) -m insights.report --since $(or $(SINCE),$(shell date -u +%Y-%m-01)) $(if $(UNTIL),--until $(UNTIL)) --format $(or $(FORMAT),table)
+
+telegram-webhook: $(VENV)/.installed ## register the Telegram webhook with its secret token: make telegram-webhook URL=https://your.host/webhooks/telegram/webhook
+	@$(PY) -m bot.channels.telegram $(URL)
 
 export-annotations: $(VENV)/.installed ## write the leads' annotations as training and evaluation data
 	@$(PY) -m insights.annotations export

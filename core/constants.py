@@ -21,7 +21,26 @@ METADATA_CUSTOMER_NAME = "customer_name"  # optional display name from the chann
 # Set by the channels only: a client that sends these keys has them removed.
 METADATA_IDENTITY_TOKEN = "identity_token"  # the host website's signed token (read, dropped)
 METADATA_IDENTITY_VERIFIED = "identity_verified"  # True: customer_id comes from that token
+# How a messaging channel knows the customer (IDENTITY_PROOFS); absent: the website's token.
+METADATA_IDENTITY_PROOF = "identity_proof"
+PROOF_PHONE = "phone"  # the SMS or WhatsApp sender's number, as the platform signed it
+PROOF_LINKED = "linked"  # this chat once proved the e-mail on file with a one-time code
+IDENTITY_PROOFS = (PROOF_PHONE, PROOF_LINKED)
 SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
+
+# --- Messaging channels (bot.channels): Rasa's input channel names, kept so that an
+# --- existing platform set-up (webhook paths, credentials.yml keys) keeps working ------
+CHANNEL_TELEGRAM = "telegram"
+CHANNEL_SLACK = "slack"
+CHANNEL_TWILIO = "twilio"  # SMS and WhatsApp
+CHANNEL_MESSENGER = "facebook"
+MESSAGING_CHANNELS = (CHANNEL_TELEGRAM, CHANNEL_SLACK, CHANNEL_TWILIO, CHANNEL_MESSENGER)
+# What the console and the reports call a conversation's channel: Twilio's WhatsApp
+# conversations ("twilio-whatsapp:+1555…") apart from its SMS ones.
+CHANNEL_LABEL_WHATSAPP = "whatsapp"
+CHANNEL_LABEL_SMS = "sms"
+WHATSAPP_SENDER_PREFIX = "twilio-whatsapp:"
+
 
 # --- Slots ------------------------------------------------------------------------
 SLOT_CUSTOMER_KEY = "customer_key"  # stable customer id (metadata, else sender id)
@@ -41,6 +60,9 @@ SLOT_VERIFIED_BY = "verified_by"  # how the customer proved who they are: VERIFI
 VERIFIED_BY_IDENTITY = "identity_token"  # the company's website signed them in
 VERIFIED_BY_CODE = "code"  # a one-time code sent to the e-mail on file
 VERIFIED_BY_EMAIL = "email"  # only the e-mail on an order or account: reads, never changes
+# A messaging channel's proof (METADATA_IDENTITY_PROOF: the sender's phone number, a chat
+# linked by an earlier code): recognised, reads; changes still take a code.
+VERIFIED_BY_CHANNEL = "channel"
 # What may change an account, cancel or refund: a signed identity or a one-time code.
 STRONG_VERIFICATION = (VERIFIED_BY_IDENTITY, VERIFIED_BY_CODE)
 SLOT_OPEN_CASE_ID = "open_case_id"  # the case the returning customer was asked about

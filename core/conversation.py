@@ -27,6 +27,9 @@ from typing import Any
 
 from core.constants import (
     ACTION_DEFAULT_FALLBACK,
+    CHANNEL_LABEL_SMS,
+    CHANNEL_LABEL_WHATSAPP,
+    CHANNEL_TWILIO,
     CUSTOM_AGENT_NAME,
     CUSTOM_TEXT,
     EMOTION,
@@ -50,6 +53,7 @@ from core.constants import (
     SLOT_HANDOFF_STATUS,
     SLOT_KB_ARTICLE,
     SLOT_KB_OUTCOME,
+    WHATSAPP_SENDER_PREFIX,
 )
 from core.emotion import EmotionScores
 
@@ -293,3 +297,13 @@ class _Reader:
 def _folded(text: str) -> str:
     """`text` compared loosely: case, spacing and punctuation ignored."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def channel_label(input_channel: str | None, sender_id: str) -> str:
+    """The channel a conversation is on, for people: Rasa's input channel name, except
+    that Twilio's conversations are SMS or WhatsApp by their sender id."""
+    if input_channel == CHANNEL_TWILIO:
+        if sender_id.startswith(WHATSAPP_SENDER_PREFIX):
+            return CHANNEL_LABEL_WHATSAPP
+        return CHANNEL_LABEL_SMS
+    return input_channel or "rest"

@@ -146,8 +146,75 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CHATWOOT_API_TOKEN", "", "Chatwoot user or bot access token (chatwoot only).", secret=True
     ),
+    # Messaging channels (bot.channels, docs/channels.md): each is on when its settings
+    # are all set, and served by the Rasa server at /webhooks/<channel>/webhook.
+    Setting("TELEGRAM_TOKEN", "", "Telegram bot token from @BotFather.", secret=True),
+    Setting(
+        "TELEGRAM_SECRET_TOKEN",
+        "",
+        "Secret Telegram sends with every update (X-Telegram-Bot-Api-Secret-Token); set it "
+        "with `make telegram-webhook URL=…`. 1-256 of A-Z a-z 0-9 _ -.",
+        secret=True,
+    ),
+    Setting("TELEGRAM_API_URL", "https://api.telegram.org", "Telegram Bot API base URL."),
+    Setting("SLACK_TOKEN", "", "Slack bot token (xoxb-…) of your Slack app.", secret=True),
+    Setting(
+        "SLACK_SIGNING_SECRET",
+        "",
+        "Slack app's signing secret: every event's v0 signature is checked with it.",
+        secret=True,
+    ),
+    Setting("SLACK_API_URL", "https://slack.com/api", "Slack Web API base URL."),
+    Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC…), for SMS and WhatsApp."),
+    Setting(
+        "TWILIO_AUTH_TOKEN",
+        "",
+        "Twilio auth token: signs every webhook (X-Twilio-Signature) and the API calls.",
+        secret=True,
+    ),
+    Setting(
+        "TWILIO_NUMBER",
+        "",
+        "Your Twilio number in E.164, e.g. +15557654321; WhatsApp replies go from "
+        "whatsapp:<number>.",
+    ),
+    Setting("TWILIO_API_URL", "https://api.twilio.com", "Twilio REST API base URL."),
+    Setting(
+        "TWILIO_WEBHOOK_URL",
+        "",
+        "The webhook URL exactly as entered at Twilio (it signs that URL); empty means the "
+        "URL the request arrived at, which differs behind a TLS proxy.",
+    ),
+    Setting("MESSENGER_PAGE_TOKEN", "", "Facebook Page access token for Messenger.", secret=True),
+    Setting(
+        "MESSENGER_APP_SECRET",
+        "",
+        "Facebook app secret: every delivery's X-Hub-Signature-256 is checked with it.",
+        secret=True,
+    ),
+    Setting(
+        "MESSENGER_VERIFY_TOKEN",
+        "",
+        "A string you choose and enter at Meta when subscribing the webhook.",
+        secret=True,
+    ),
+    Setting(
+        "MESSENGER_API_URL",
+        "https://graph.facebook.com/v18.0",
+        "Graph API base URL, with its version, for Messenger.",
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of every process (DEBUG, INFO, WARNING)."),
 )
+
+# The settings a messaging channel needs (all of them set: the channel is on), and its
+# optional ones.
+CHANNEL_SETTINGS: dict[str, tuple[str, ...]] = {
+    "telegram": ("TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN"),
+    "slack": ("SLACK_TOKEN", "SLACK_SIGNING_SECRET"),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER"),
+    "facebook": ("MESSENGER_PAGE_TOKEN", "MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN"),
+}
+CHANNEL_PREFIXES = ("TELEGRAM_", "SLACK_", "TWILIO_", "MESSENGER_")
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -207,6 +274,7 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "Brightbasket Support <support@brightbasket.example>"
     chat_sessions_per_hour: int = 120
+    messaging: tuple[tuple[str, str], ...] = ()  # TELEGRAM_*, SLACK_*, TWILIO_*, MESSENGER_*
 
     @classmethod
     def load(
@@ -277,6 +345,7 @@ class Settings:
             chat_sessions_per_hour=_positive("CHAT_SESSIONS_PER_HOUR", raw),
             smtp_url=_smtp_url(raw["SMTP_URL"]),
             mail_from=raw["MAIL_FROM"],
+            messaging=tuple((n, raw[n]) for n in raw if n.startswith(CHANNEL_PREFIXES)),
         )
 
     @property
@@ -319,7 +388,43 @@ class Settings:
             "CHAT_SESSIONS_PER_HOUR": str(self.chat_sessions_per_hour),
             "SMTP_URL": self.smtp_url,
             "MAIL_FROM": self.mail_from,
+            **dict(self.messaging),
         }
+
+    def channel(self, name: str) -> dict[str, str] | None:
+        """The settings of messaging channel `name` ("telegram", …) when it is on, else
+        None; a channel with some but not all of its settings is an error that names the
+        missing ones."""
+        values = dict(self.messaging)
+        needed = CHANNEL_SETTINGS[name]
+        missing = [n for n in needed if not values.get(n)]
+        if len(missing) == len(needed):
+            return None
+        if missing:
+            raise ConfigurationError(
+                f"The {name} channel is half set up: {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing. Set "
+                f"{'it' if len(missing) == 1 else 'them'} too (docs/channels.md), or unset "
+                f"{', '.join(n for n in needed if n not in missing)} to turn {name} off."
+            )
+        prefix = needed[0].split("_", 1)[0] + "_"
+        chosen = {n: v for n, v in values.items() if n.startswith(prefix)}
+        for setting, value in chosen.items():
+            if setting.endswith("_URL") and value and not re.match(r"https?://[^/\s]+", value):
+                raise ConfigurationError(f"{setting}={value!r} is not an http(s) URL.")
+        secret = chosen.get("TELEGRAM_SECRET_TOKEN")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ConfigurationError(
+                "TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+                "(what Telegram's setWebhook accepts), e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
+        return chosen
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The messaging channels that are on."""
+        return tuple(name for name in CHANNEL_SETTINGS if self.channel(name) is not None)
 
 
 def kept_secret(data_dir: Path, name: str) -> str:

@@ -131,6 +131,7 @@ class Handoff:
         return {
             "id": self.id,
             "customer_name": self.customer_name,
+            "channel": self.channel,
             "queue": self.queue,
             "priority": self.priority,
             "reason": self.reason,

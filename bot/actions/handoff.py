@@ -54,7 +54,7 @@ from core.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_ROUTING_DECISION,
 )
-from core.conversation import Conversation
+from core.conversation import Conversation, channel_label
 from core.settings import Settings
 from routing.backends import backend_from_settings
 from routing.decision import NORMAL, RoutingConfig
@@ -142,7 +142,7 @@ def build_request(tracker: Tracker) -> HandoffRequest:
     summary = _summarizer.summarize(context, str(decision.get("explanation") or ""))
     return HandoffRequest(
         conversation_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or "rest",
+        channel=channel_label(tracker.get_latest_input_channel(), tracker.sender_id),
         queue=str(decision.get("queue") or queue_for([])),
         priority=str(decision.get("priority") or NORMAL),
         reason=str(decision.get("explanation") or "asked for a person"),

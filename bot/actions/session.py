@@ -30,9 +30,11 @@ from core.constants import (
     ACTION_RESUME_CASE,
     ACTION_SESSION_START,
     CARRY_OVER_SLOTS,
+    IDENTITY_PROOFS,
     INTENT_AFFIRM,
     INTENT_DENY,
     METADATA_CUSTOMER_ID,
+    METADATA_IDENTITY_PROOF,
     METADATA_IDENTITY_VERIFIED,
     SESSION_STARTED_METADATA,
     SLOT_CONTACTS_7D,
@@ -46,6 +48,7 @@ from core.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_BY,
     SLOT_WELCOME_BACK,
+    VERIFIED_BY_CHANNEL,
     VERIFIED_BY_EMAIL,
     VERIFIED_BY_IDENTITY,
 )
@@ -105,7 +108,13 @@ class ActionSessionStart(Action):
                 # A conversation is linked to a customer once a one-time code matched;
                 # the proof itself lasts one session: a new session (after a break, or
                 # someone else at the same browser) needs a new code to change anything.
-                proof = VERIFIED_BY_IDENTITY if signed_in is not None else VERIFIED_BY_EMAIL
+                proof = VERIFIED_BY_EMAIL
+                if signed_in is not None:
+                    proof = (
+                        VERIFIED_BY_CHANNEL
+                        if metadata.get(METADATA_IDENTITY_PROOF) in IDENTITY_PROOFS
+                        else VERIFIED_BY_IDENTITY
+                    )
                 events += [
                     SlotSet(SLOT_CUSTOMER_ID, customer.id),
                     SlotSet(SLOT_CUSTOMER_NAME, customer.name),

@@ -145,6 +145,19 @@ class SupportStore:
             ).first()
         return _customer(row) if row else None
 
+    def customer_by_phone(self, phone: str) -> Customer | None:
+        """The one customer whose phone on file is `phone` (compared as digits: "+1 555
+        0101" is +15550101); None when none, or more than one, has it."""
+        digits = phone_digits(phone)
+        if len(digits) < 6:
+            return None
+        with self._begin() as c:
+            rows = c.execute(
+                select(schema.customers).where(schema.customers.c.phone.like(f"%{digits[-2:]}"))
+            ).all()
+        found = [row for row in rows if phone_digits(row.phone or "") == digits]
+        return _customer(found[0]) if len(found) == 1 else None
+
     def customer_for_key(self, customer_key: str) -> Customer | None:
         """The verified store customer behind a channel's customer id, if any."""
         with self._begin() as c:
@@ -589,3 +602,9 @@ __all__ = ["DELIVERED", "SupportStore", "is_order_number"]
 
 def _code_hash(code: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number's digits, for comparing what people write with what platforms send
+    ("+1 (555) 010-1" and "whatsapp:+15550101")."""
+    return "".join(ch for ch in phone if ch.isdigit())

@@ -204,3 +204,55 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def test_a_messaging_channel_is_served_when_its_settings_are_set(tmp_path: Path) -> None:
+    ServiceStack(settings_for(tmp_path))
+    plain = yaml.safe_load((tmp_path / "credentials.yml").read_text())
+    assert list(plain) == [
+        "bot.channels.rest.SupportRestInput",
+        "bot.channels.socketio.SupportSocketIOInput",
+    ]
+    ServiceStack(
+        settings_for(
+            tmp_path, TELEGRAM_TOKEN="1:abc", TELEGRAM_SECRET_TOKEN="s3cret", TWILIO_NUMBER=""
+        )
+    )
+    rendered = (tmp_path / "credentials.yml").read_text()
+    assert "bot.channels.telegram.TelegramInput" in yaml.safe_load(rendered)
+    assert "s3cret" not in rendered  # secrets stay in the environment
+    assert (tmp_path / "credentials.yml").stat().st_mode & 0o077 == 0
+
+
+def test_a_half_set_up_channel_names_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TWILIO_AUTH_TOKEN, TWILIO_NUMBER are missing"):
+        ServiceStack(settings_for(tmp_path, TWILIO_ACCOUNT_SID="AC123"))
+
+
+def test_rasas_own_channel_names_in_credentials_get_the_verified_connectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "bot").mkdir(parents=True)
+    (project / "bot" / "credentials.yml").write_text(
+        "rest:\ntelegram:\n  access_token: '1:abc'\n  verify: brightbot\n"
+        "  webhook_url: https://x/webhooks/telegram/webhook\n"
+        "facebook:\n  verify: v\n  secret: s\n  page-access-token: p\n"
+    )
+    (project / "endpoints.yml").write_text("action_endpoint:\n  url: http://x\n")
+    monkeypatch.setattr("bot.launcher.PROJECT_ROOT", project)
+    ServiceStack(settings_for(tmp_path))
+    rendered = yaml.safe_load((tmp_path / "credentials.yml").read_text())
+    assert rendered == {
+        "rest": None,
+        "bot.channels.telegram.TelegramInput": {
+            "access_token": "1:abc",
+            "verify": "brightbot",
+            "webhook_url": "https://x/webhooks/telegram/webhook",
+        },
+        "bot.channels.messenger.MessengerInput": {
+            "verify": "v",
+            "secret": "s",
+            "page-access-token": "p",
+        },
+    }

@@ -78,3 +78,28 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 def test_env_example_lists_every_setting() -> None:
     names = set(read_dotenv(PROJECT_ROOT / ".env.example"))
     assert names == {s.name for s in SETTINGS}
+
+
+def test_a_messaging_channel_is_on_only_with_all_its_settings(tmp_path: Path) -> None:
+    def load(**env: str) -> Settings:
+        return Settings.load(environ={"DATA_DIR": str(tmp_path), **env}, dotenv=tmp_path / "x")
+
+    assert load().channels == ()
+    on = load(SLACK_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", TELEGRAM_API_URL="http://x")
+    assert on.channels == ("slack",)
+    assert on.channel("slack") == {
+        "SLACK_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": "https://slack.com/api",
+    }
+    with pytest.raises(ConfigurationError, match="MESSENGER_VERIFY_TOKEN is missing"):
+        _ = load(MESSENGER_PAGE_TOKEN="p", MESSENGER_APP_SECRET="s").channels
+    with pytest.raises(ConfigurationError, match="TELEGRAM_SECRET_TOKEN must be"):
+        load(TELEGRAM_TOKEN="1:a", TELEGRAM_SECRET_TOKEN="has spaces!").channel("telegram")
+    with pytest.raises(ConfigurationError, match="TWILIO_API_URL='ftp://x' is not"):
+        load(
+            TWILIO_ACCOUNT_SID="AC1",
+            TWILIO_AUTH_TOKEN="t",
+            TWILIO_NUMBER="+1",
+            TWILIO_API_URL="ftp://x",
+        ).channel("twilio")

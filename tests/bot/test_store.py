@@ -91,3 +91,24 @@ def test_unreachable_database_raises_clear_error(tmp_path) -> None:
 def test_empty_url_is_rejected() -> None:
     with pytest.raises(StoreError, match="STORE_URL"):
         SupportStore("")
+
+
+def test_a_phone_number_finds_its_one_customer_however_it_is_written(store) -> None:
+    assert store.customer_by_phone("+15550101").id == "C1001"  # on file as "+1 555 0101"
+    assert store.customer_by_phone("whatsapp:+1 (555) 0101").id == "C1001"
+    assert store.customer_by_phone("+15550102") is None
+    assert store.customer_by_phone("0101") is None  # too short to mean anyone
+
+
+def test_a_phone_number_shared_by_two_customers_links_nobody(store) -> None:
+    import sqlalchemy as sa
+
+    from bot.store import schema
+
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(schema.customers)
+            .where(schema.customers.c.id == "C1002")
+            .values(phone="+1-555-0101")
+        )
+    assert store.customer_by_phone("+15550101") is None

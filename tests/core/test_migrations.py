@@ -21,6 +21,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from bot.channels import inbox as inbox_schema
 from bot.store import SupportStore, load_seed
 from bot.store import schema as store_schema
 from bot.store.seed import rows_from_seed
@@ -48,6 +49,7 @@ MODEL_METADATAS = (
     queue_schema.metadata,
     accounts_schema.metadata,
     insights_schema.metadata,
+    inbox_schema.metadata,
 )
 OURS = frozenset(t for m in MODEL_METADATAS for t in m.tables)
 
@@ -269,6 +271,17 @@ def fill(engine: sa.engine.Engine, tables: frozenset[str] = OURS) -> None:
             "note": None,
             "author": "dana",
             "created_at": now,
+        }
+    ]
+    rows["channel_inbox"] = [
+        {
+            "channel": "telegram",
+            "external_id": "1001",
+            "conversation_id": "telegram-42",
+            "payload": json.dumps({"text": "hi", "metadata": {}}),
+            "status": "pending",
+            "attempts": 0,
+            "received_at": now,
         }
     ]
     metadata = models()
