@@ -32,6 +32,7 @@ API_USER = "brightbasket"
 TOKEN_TTL_S = 300
 # Options that would put a secret on the command line.
 SECRET_OPTIONS = ("-t", "--auth-token", "--jwt-secret", "--jwt-private-key")
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def api_token(secret: str, ttl_s: float = TOKEN_TTL_S, now: float | None = None) -> str:
@@ -88,6 +89,9 @@ def main(options: Sequence[str] | None = None) -> int:
     # Rasa parses sys.argv; the process's own command line (/proc/<pid>/cmdline, `ps`)
     # stays the one without the secret.
     sys.argv = argv
+    # Sanic reads a whole request body before any handler runs, up to 100 MB by default;
+    # nothing sent to this server is near 1 MiB (Sanic answers 413 beyond).
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
     from bot import action_calls
     from bot.turn_profile import install_from_environ
 

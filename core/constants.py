@@ -24,8 +24,6 @@ METADATA_IDENTITY_VERIFIED = "identity_verified"  # True: customer_id comes from
 # How a messaging channel knows the customer (IDENTITY_PROOFS); absent: the website's token.
 METADATA_IDENTITY_PROOF = "identity_proof"
 PROOF_PHONE = "phone"  # the SMS or WhatsApp sender's number, as the platform signed it
-PROOF_LINKED = "linked"  # this chat once proved the e-mail on file with a one-time code
-IDENTITY_PROOFS = (PROOF_PHONE, PROOF_LINKED)
 SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
 
 # --- Messaging channels (bot.channels): Rasa's input channel names, kept so that an
@@ -60,9 +58,15 @@ SLOT_VERIFIED_BY = "verified_by"  # how the customer proved who they are: VERIFI
 VERIFIED_BY_IDENTITY = "identity_token"  # the company's website signed them in
 VERIFIED_BY_CODE = "code"  # a one-time code sent to the e-mail on file
 VERIFIED_BY_EMAIL = "email"  # only the e-mail on an order or account: reads, never changes
-# A messaging channel's proof (METADATA_IDENTITY_PROOF: the sender's phone number, a chat
-# linked by an earlier code): recognised, reads; changes still take a code.
-VERIFIED_BY_CHANNEL = "channel"
+# Recognised from an earlier proof: the sender's verified phone number
+# (METADATA_IDENTITY_PROOF), or a chat that proved the e-mail on file with a code in an
+# earlier session (the store's identities). Reads; changes still take a new code.
+VERIFIED_BY_LINK = "linked"
+# What links a conversation to a customer beyond its session (the conversation facts'
+# customer, the console's history): proof, never an e-mail typed in the chat.
+PROVEN_IDENTITY = (VERIFIED_BY_IDENTITY, VERIFIED_BY_CODE, VERIFIED_BY_LINK)
+# Customer keys of customers the website (or a messaging platform) proved: "signed-in:C1001".
+SIGNED_IN_KEY_PREFIX = "signed-in:"
 # What may change an account, cancel or refund: a signed identity or a one-time code.
 STRONG_VERIFICATION = (VERIFIED_BY_IDENTITY, VERIFIED_BY_CODE)
 SLOT_OPEN_CASE_ID = "open_case_id"  # the case the returning customer was asked about

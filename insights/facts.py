@@ -68,6 +68,7 @@ from core.constants import (
     OUTCOME_ABANDONED,
     OUTCOME_BOT,
     OUTCOME_PERSON,
+    PROVEN_IDENTITY,
     REPEAT_CONTACT_SECONDS,
     SENDER_AGENT,
     SLOT_CSAT_COMMENT,
@@ -77,13 +78,15 @@ from core.constants import (
     SLOT_HANDOFF_STATUS,
     SLOT_KB_OUTCOME,
     SLOT_ROUTING_DECISION,
+    SLOT_VERIFIED_BY,
     SMALL_TALK_INTENTS,
 )
+from core.conversation import channel_label
 from core.database import Database
 from core.emotion import EmotionScores
 from insights.schema import facts, metadata
 
-TRANSIENT = ("last_text", "customer_changed", "first_turn")  # not stored
+TRANSIENT = ("last_text", "customer_changed", "first_turn", "customer_id", "proven")  # not stored
 SESSION_METADATA_SLOT = "session_started_metadata"
 MAX_TRAJECTORY = 200  # points kept of a conversation's emotion (the first ones)
 MAX_DECISIONS = 50
@@ -158,6 +161,8 @@ class ConversationFacts:
     last_text: str = field(default="", repr=False)
     customer_changed: bool = field(default=False, repr=False)
     first_turn: bool = field(default=False, repr=False)
+    customer_id: str | None = field(default=None, repr=False)  # the slot, proven or not
+    proven: bool = field(default=False, repr=False)  # verified_by is in PROVEN_IDENTITY
 
     JSON = ("intents", "missed_questions", "trajectory", "decisions")
 
@@ -213,7 +218,7 @@ class ConversationFacts:
         assert isinstance(intent, Mapping)
         name = str(intent.get("name") or "")[:80]
         if not self.channel and event.get("input_channel"):
-            self.channel = str(event["input_channel"])[:40]
+            self.channel = channel_label(str(event["input_channel"]), self.sender_id)[:40]
         if name == INTENT_RATE:
             return  # the rating's click is not a turn of the conversation
         self.turns += 1
@@ -243,8 +248,17 @@ class ConversationFacts:
                 )
 
     def _slot(self, name: str, value: Any, ts: float, key: bytes) -> None:
-        if name == SLOT_CUSTOMER_ID and isinstance(value, str) and value:
-            self._set_customer(pseudonym(key, f"id:{value}"))
+        # The conversation is the store customer's only once the customer proved it (a
+        # signed identity, a one-time code, a verified phone number or an earlier code's
+        # link), whichever of the two slots comes first: an e-mail typed to read an
+        # order's status links nothing.
+        if name == SLOT_CUSTOMER_ID:
+            self.customer_id = value if isinstance(value, str) and value else None
+        elif name == SLOT_VERIFIED_BY:
+            self.proven = value in PROVEN_IDENTITY
+        if name in (SLOT_CUSTOMER_ID, SLOT_VERIFIED_BY):
+            if self.customer_id and self.proven:
+                self._set_customer(pseudonym(key, f"id:{self.customer_id}"))
         elif name == SLOT_CUSTOMER_KEY and isinstance(value, str) and value:
             if self.customer is None:
                 self._set_customer(pseudonym(key, f"key:{value}"))
@@ -512,5 +526,20 @@ class FactsStore:
         with self.db.begin() as c:
             rows = c.execute(
                 sa.select(facts).where(facts.c.sender_id == sender_id).order_by(facts.c.session)
+            ).mappings()
+            return [ConversationFacts.from_row(r) for r in rows]
+
+    def for_customer(self, customer_id: str, limit: int = 20) -> Sequence[ConversationFacts]:
+        """The conversations of one identified customer on every channel, newest first
+        (at most `limit`). `customer_id` is the store's id ("C1001"), matched through the
+        pseudonym the rows hold (`pseudonym(key, "id:C1001")`): only conversations in
+        which the customer was identified by that id are found."""
+        customer = pseudonym(self.key, f"id:{customer_id}")
+        with self.db.begin() as c:
+            rows = c.execute(
+                sa.select(facts)
+                .where(facts.c.customer == customer)  # ix_conversation_facts_customer
+                .order_by(facts.c.started_at.desc(), facts.c.id.desc())
+                .limit(max(1, limit))
             ).mappings()
             return [ConversationFacts.from_row(r) for r in rows]

@@ -360,7 +360,11 @@ class VerifiedFormValidation(FormValidationAction):
             check = codes.check(key, found.group(0).replace(" ", ""))
             if check.outcome == CODE_OK and check.customer_id is not None:
                 get_store().link_identity(key, check.customer_id)
-                return {SLOT_VERIFICATION_CODE: CODE_VERIFIED, SLOT_VERIFIED_BY: VERIFIED_BY_CODE}
+                return {
+                    SLOT_VERIFICATION_CODE: CODE_VERIFIED,
+                    SLOT_VERIFIED_BY: VERIFIED_BY_CODE,
+                    SLOT_CUSTOMER_ID: check.customer_id,  # with its proof, in one event batch
+                }
         except StoreError:
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
             return {SLOT_VERIFICATION_CODE: None}

@@ -30,13 +30,13 @@ from core.constants import (
     ACTION_RESUME_CASE,
     ACTION_SESSION_START,
     CARRY_OVER_SLOTS,
-    IDENTITY_PROOFS,
     INTENT_AFFIRM,
     INTENT_DENY,
     METADATA_CUSTOMER_ID,
     METADATA_IDENTITY_PROOF,
     METADATA_IDENTITY_VERIFIED,
     SESSION_STARTED_METADATA,
+    SIGNED_IN_KEY_PREFIX,
     SLOT_CONTACTS_7D,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_KEY,
@@ -48,16 +48,13 @@ from core.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_BY,
     SLOT_WELCOME_BACK,
-    VERIFIED_BY_CHANNEL,
-    VERIFIED_BY_EMAIL,
     VERIFIED_BY_IDENTITY,
+    VERIFIED_BY_LINK,
 )
 from routing.handoff import SILENT_STATUSES
 
 logger = logging.getLogger(__name__)
 
-# Customer keys of customers the website signed in: "signed-in:C1001".
-SIGNED_IN_KEY_PREFIX = "signed-in:"
 IDENTITY_SLOTS = frozenset(
     {SLOT_CUSTOMER_ID, SLOT_CUSTOMER_NAME, SLOT_CUSTOMER_TIER, SLOT_EMAIL, SLOT_VERIFIED_BY}
 )
@@ -108,13 +105,9 @@ class ActionSessionStart(Action):
                 # A conversation is linked to a customer once a one-time code matched;
                 # the proof itself lasts one session: a new session (after a break, or
                 # someone else at the same browser) needs a new code to change anything.
-                proof = VERIFIED_BY_EMAIL
-                if signed_in is not None:
-                    proof = (
-                        VERIFIED_BY_CHANNEL
-                        if metadata.get(METADATA_IDENTITY_PROOF) in IDENTITY_PROOFS
-                        else VERIFIED_BY_IDENTITY
-                    )
+                proof = VERIFIED_BY_LINK  # linked by a code in an earlier session
+                if signed_in is not None and metadata.get(METADATA_IDENTITY_PROOF) is None:
+                    proof = VERIFIED_BY_IDENTITY  # the website's signed token
                 events += [
                     SlotSet(SLOT_CUSTOMER_ID, customer.id),
                     SlotSet(SLOT_CUSTOMER_NAME, customer.name),

@@ -101,6 +101,14 @@ class ChannelInbox:
         (a redelivery) are skipped. Returns how many are new."""
         if not messages:
             return 0
+        try:
+            return self._accept(channel, messages)
+        except sa.exc.IntegrityError:
+            # The same delivery, stored by a concurrent request between our read and our
+            # write: read again, and what is there now is skipped.
+            return self._accept(channel, messages)
+
+    def _accept(self, channel: str, messages: list[InboundMessage]) -> int:
         now = time.time()
         new = 0
         with self.db.begin() as connection:

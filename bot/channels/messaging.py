@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import jwt
 from rasa.core.channels.channel import (
     CollectingOutputChannel,
     InputChannel,
@@ -47,6 +48,8 @@ from sanic.response import HTTPResponse
 from bot.channels.guard import MessageGuard
 from bot.channels.inbox import LEASE_SECONDS, ChannelInbox, InboundMessage, Leased
 from bot.channels.platform_api import DeliveryFailed, PlatformAPI
+from bot.channels.trust import bearer
+from bot.rasa_server import JWT_METHOD
 from core.constants import (
     CUSTOM_AGENT_NAME,
     CUSTOM_SENDER,
@@ -245,7 +248,11 @@ class MessagingInput(InputChannel):
                 await asyncio.gather(worker, return_exceptions=True)
 
         @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
+        async def health(request: Request) -> HTTPResponse:
+            """Public: up or not. With Rasa's API token (`bot.rasa_server.api_headers`):
+            the inbox's counts, undelivered replies included."""
+            if not self.operator(request):
+                return response.json({"status": "ok"})
             counts = await asyncio.to_thread(self.inbox.counts, channel)
             return response.json({"status": "ok", "channel": channel, "inbox": counts})
 
@@ -281,6 +288,17 @@ class MessagingInput(InputChannel):
             return self.confirm_receipt(request)
 
         return webhook
+
+    def operator(self, request: Request) -> bool:
+        """Whether the request carries a valid JWT for Rasa's HTTP API."""
+        token = bearer(request.headers.get("authorization"))
+        if not token or not self.settings.rasa_api_token:
+            return False
+        try:
+            jwt.decode(token, self.settings.rasa_api_token, algorithms=[JWT_METHOD])
+        except jwt.PyJWTError:
+            return False
+        return True
 
     def checked(self, message: InboundMessage) -> InboundMessage:
         """The message with the guard's cleaning, or with what to tell the customer

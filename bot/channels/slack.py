@@ -54,6 +54,11 @@ def slack_ok(response: Any) -> str | None:
     return None
 
 
+def escape(text: str) -> str:
+    """Slack's mrkdwn control characters escaped (a "<" would start a link or mention)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class SlackOutput(MessagingOutput):
     @classmethod
     def name(cls) -> str:
@@ -65,7 +70,7 @@ class SlackOutput(MessagingOutput):
         return parts[2] if len(parts) >= 4 else parts[-1]
 
     async def send_reply(self, recipient: str, reply: Reply) -> None:
-        parts = split_text(reply.text, MAX_TEXT) or [""]
+        parts = split_text(escape(reply.text), MAX_TEXT) or [""]
         for index, part in enumerate(parts):
             body: dict[str, Any] = {"channel": recipient, "text": part or " "}
             if reply.buttons and index == len(parts) - 1:

@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from bot.store import SupportStore
 from bot.web.chat import ChatFront
 from bot.web.console import Console
 from bot.web.rasa_client import RasaConversations
@@ -102,8 +103,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return templates.get_template(name).render(**context)
 
     queue, accounts = HandoffQueue(settings.store_url), Accounts(settings.store_url)
-    console = Console(settings, queue, accounts, rasa, render, policy=policy)
     facts = FactsStore(settings.store_url, settings.identity_secret.encode())
+    store = SupportStore(settings.store_url)  # the console's customers by e-mail
+    console = Console(
+        settings, queue, accounts, rasa, render, policy=policy, facts=facts, store=store
+    )
     workspace = LeadWorkspace(facts, rasa, console.signed_in, console.json_body)
     chat = ChatFront(settings, rasa, queue, accounts, render)
     routes = [
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await run_in_threadpool(stop)
             facts.close()
+            store.close()
 
     app = GuardedApp(
         policy,

@@ -13,6 +13,9 @@ Pages and JSON API, served by the web front next to the customer chat:
     GET  /api/console/queue                     open handoffs, queue order
     GET  /api/console/stream                    server-sent events: queue, message, handoff
     GET  /api/console/handoffs/{id}             summary, transcript, messages, notes
+    GET  /api/console/handoffs/{id}/history     the customer's conversations on every
+                                                channel, when the handoff proves who the
+                                                customer is (`HistoryAnswer`)
     POST /api/console/handoffs/{id}/claim       exactly one agent wins (409 for the others)
     POST /api/console/handoffs/{id}/messages {text}   reply: reaches the customer's channel
     POST /api/console/handoffs/{id}/notes    {text}   internal note
@@ -50,15 +53,17 @@ import hashlib
 import hmac
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypedDict
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from bot.errors import StoreError
 from bot.rating import rating_event
+from bot.store import SupportStore
 from bot.web.live import LiveFeed
 from bot.web.payloads import PayloadError, customer_message, handoff_request
 from bot.web.rasa_client import (
@@ -71,7 +76,12 @@ from bot.web.rasa_client import (
 )
 from bot.web.security import MAX_INTERNAL_BODY_BYTES, WebPolicy
 from bot.web.throttle import SignInThrottle
-from core.constants import SLOT_FAILED_ANSWERS, SLOT_HANDOFF_STATUS, SLOT_TONE
+from core.constants import (
+    SIGNED_IN_KEY_PREFIX,
+    SLOT_FAILED_ANSWERS,
+    SLOT_HANDOFF_STATUS,
+    SLOT_TONE,
+)
 from core.json_body import (
     MAX_BODY_BYTES,
     JSONBodyError,
@@ -82,6 +92,7 @@ from core.json_body import (
 )
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
+from insights.facts import ConversationFacts, FactsStore
 from routing.accounts import (
     LEAD,
     MAX_PASSWORD_CHARS,
@@ -106,12 +117,34 @@ RASA_CONFIG = PROJECT_ROOT / "bot" / "config.yml"  # RoutingPolicy's thresholds
 MAX_AGENT_MESSAGE_CHARS = 4000
 MAX_HANDOFF_ID = 2**31 - 1  # larger ids cannot exist (and overflow SQLite's integers)
 CONCURRENT_PASSWORD_CHECKS = 2  # each scrypt check holds 128 MB for ~0.3 s
+HISTORY_LIMIT = 20  # conversations the history panel lists, newest first
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+class HistoryEntry(TypedDict):
+    """One conversation of the customer's, as GET .../history lists it. Never its
+    sender id, customer key or pseudonym: what a channel knows a customer by is not an
+    agent's business (see `Handoff.as_dict`)."""
+
+    channel: str  # "socketio", "telegram", "sms", "whatsapp", "facebook", ...
+    started_at: float  # epoch seconds
+    last_event_at: float  # epoch seconds
+    turns: int  # the customer's messages
+    outcome: str  # "bot" | "person" | "abandoned" (as if it ended now)
+    escalated: bool  # handed to a person
+    first_intent: str | None  # the first request that was not small talk
+    csat: int | None  # the customer's 1-5 rating, if they gave one
+    current: bool  # the conversation of this handoff
+
+
+class HistoryAnswer(TypedDict):
+    identified: bool  # False: nothing on the handoff proves who the customer is
+    conversations: list[HistoryEntry]  # newest first; empty when not identified
 
 
 class Console:
@@ -126,6 +159,8 @@ class Console:
         render: Callable[[str, dict[str, Any]], str],
         routing: RoutingConfig | None = None,
         policy: WebPolicy | None = None,
+        facts: FactsStore | None = None,
+        store: SupportStore | None = None,
     ) -> None:
         self.settings = settings
         self.policy = policy or WebPolicy(settings.rasa_port, settings.public_host)
@@ -135,6 +170,9 @@ class Console:
         self.accounts = accounts
         self.rasa = rasa
         self.render = render
+        # Conversation facts (the history panel) and the sample store (customers by e-mail).
+        self.facts = facts or FactsStore(settings.store_url, settings.identity_secret.encode())
+        self.store = store or SupportStore(settings.store_url)
         self.live = LiveFeed()
         self.throttle = SignInThrottle()
         self._password_checks = asyncio.Semaphore(CONCURRENT_PASSWORD_CHECKS)
@@ -151,6 +189,7 @@ class Console:
             Route("/api/console/queue", a(self.queue_snapshot)),
             Route("/api/console/stream", a(self.stream)),
             Route("/api/console/handoffs/{id:int}", a(self.conversation)),
+            Route("/api/console/handoffs/{id:int}/history", a(self.history)),
             Route("/api/console/handoffs/{id:int}/claim", a(self.claim), methods=["POST"]),
             Route("/api/console/handoffs/{id:int}/messages", a(self.reply), methods=["POST"]),
             Route("/api/console/handoffs/{id:int}/notes", a(self.note), methods=["POST"]),
@@ -367,12 +406,19 @@ class Console:
         except UnknownHandoff as e:
             return error(404, "unknown_handoff", str(e))
 
-    async def conversation(self, request: Request, user: User) -> Response:
+    async def _readable(self, request: Request, user: User) -> Handoff | JSONResponse:
+        """The handoff, if `user` may open it: nobody holds it, they do, or they lead."""
         handoff = await self._handoff(request)
         if isinstance(handoff, JSONResponse):
             return handoff
         if handoff.agent not in (None, user.username) and not user.can(LEAD):
             return error(403, "held_by_another_agent", f"{handoff.agent} holds this conversation.")
+        return handoff
+
+    async def conversation(self, request: Request, user: User) -> Response:
+        handoff = await self._readable(request, user)
+        if isinstance(handoff, JSONResponse):
+            return handoff
         found = await run_in_threadpool(self.queue.messages, handoff.id)
         return JSONResponse(
             {
@@ -381,6 +427,35 @@ class Console:
                 "queue_title": QUEUE_TITLES.get(handoff.queue, handoff.queue),
             }
         )
+
+    async def history(self, request: Request, user: User) -> Response:
+        """The customer's conversations on every channel, newest first: for whoever may
+        open the handoff, and only when the handoff itself proves who the customer is."""
+        handoff = await self._readable(request, user)
+        if isinstance(handoff, JSONResponse):
+            return handoff
+        try:
+            customer_id = await run_in_threadpool(self._proven_customer, handoff)
+        except StoreError as e:
+            return error(503, "store_unavailable", str(e))
+        answer: HistoryAnswer = {"identified": customer_id is not None, "conversations": []}
+        if customer_id is not None:
+            found = await run_in_threadpool(self.facts.for_customer, customer_id, HISTORY_LIMIT)
+            current = current_conversation(found, handoff)
+            answer["conversations"] = [history_entry(f, f is current) for f in found]
+        return JSONResponse(answer)
+
+    def _proven_customer(self, handoff: Handoff) -> str | None:
+        """The store id of the handoff's customer, from proof only: a customer key set
+        from a verified identity (the website's token, a verified phone number), else a
+        conversation the store links to a customer because it once proved the e-mail on
+        file with a one-time code. An e-mail merely typed in the chat (which reads an
+        order's status) is no proof. None: not identified; nothing is guessed."""
+        key = handoff.customer_key or ""
+        if key.startswith(SIGNED_IN_KEY_PREFIX) and key[len(SIGNED_IN_KEY_PREFIX) :]:
+            return key[len(SIGNED_IN_KEY_PREFIX) :]
+        customer = self.store.customer_for_key(key) if key else None
+        return customer.id if customer is not None else None
 
     async def claim(self, request: Request, user: User) -> Response:
         handoff = await self._handoff(request)
@@ -576,6 +651,33 @@ def not_held(handoff: Handoff, user: User) -> JSONResponse | None:
         f"Claim the conversation first (it is {handoff.status}"
         + (f", held by {handoff.agent})." if handoff.agent else ")."),
     )
+
+
+def current_conversation(
+    found: Sequence[ConversationFacts], handoff: Handoff
+) -> ConversationFacts | None:
+    """Which of `found` is the handoff's conversation: of its sender's sessions, the
+    last one that started by the time the handoff opened (a channel's sender id, a
+    Telegram chat, lasts many sessions)."""
+    same = [f for f in found if f.sender_id == handoff.conversation_id]
+    before = [f for f in same if f.started_at <= handoff.created_at]
+    if before:
+        return max(before, key=lambda f: f.started_at)
+    return min(same, key=lambda f: f.started_at) if same else None
+
+
+def history_entry(found: ConversationFacts, current: bool) -> HistoryEntry:
+    return {
+        "channel": found.channel,
+        "started_at": found.started_at,
+        "last_event_at": found.last_event_at,
+        "turns": found.turns,
+        "outcome": found.outcome,
+        "escalated": bool(found.escalated),
+        "first_intent": found.first_intent,
+        "csat": found.csat,
+        "current": current,
+    }
 
 
 def session_key(token: str) -> str:

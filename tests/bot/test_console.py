@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -12,10 +13,12 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
+from bot.store import SupportStore, load_seed
 from bot.web.app import create_app
 from bot.web.console import SESSION_COOKIE
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
+from insights.facts import pseudonym
 from routing.accounts import AGENT, LEAD
 from tests.routing.test_backends import make_request
 
@@ -287,3 +290,156 @@ def test_every_console_module_is_served_as_javascript(console) -> None:
     }
     for url, source in seen.items():
         assert "innerHTML" not in source, url  # customer text only ever goes in as text
+
+
+# --- The customer's conversations across channels -------------------------------------
+DAY = 86_400.0
+T0 = 1_764_000_000.0  # long before any handoff the tests open
+
+
+def conversation(
+    sender: str,
+    t: float,
+    channel: str,
+    customer_id: str | None,
+    intent: str,
+    turns: int = 1,
+    proof: str = "identity_token",
+) -> list[dict[str, Any]]:
+    """One session of `sender`, as Rasa's event broker publishes it; `customer_id` known
+    by `proof` (verified_by: "email" is a typed e-mail, no proof)."""
+    events: list[dict[str, Any]] = [
+        {"sender_id": sender, "event": "action", "timestamp": t, "name": "action_session_start"},
+        {"sender_id": sender, "event": "session_started", "timestamp": t},
+    ]
+    if customer_id is not None:
+        for name, value in (("customer_id", customer_id), ("verified_by", proof)):
+            slot = {"event": "slot", "timestamp": t, "name": name, "value": value}
+            events.append({"sender_id": sender, **slot})
+    for turn in range(turns):
+        events.append(
+            {
+                "sender_id": sender,
+                "event": "user",
+                "timestamp": t + 1 + turn,
+                "text": "hi",
+                "input_channel": channel,
+                "parse_data": {"intent": {"name": intent}},
+            }
+        )
+    return events
+
+
+def record_facts(app, *conversations: list[dict[str, Any]]) -> None:
+    app.state.console.facts.apply([e for events in conversations for e in events])
+
+
+def history(client: TestClient, handoff: int):
+    return client.get(f"/api/console/handoffs/{handoff}/history")
+
+
+def test_history_lists_a_signed_in_customers_conversations_on_every_channel(console) -> None:
+    app, _ = console
+    record_facts(
+        app,
+        conversation("tg-chat-5550101", T0 - 2 * DAY, "telegram", "C1001", "order_status"),
+        conversation("browser-7f3a", T0 - DAY, "socketio", "C1001", "refund_request", turns=3),
+        conversation("tg-chat-5550101", T0, "telegram", "C1001", "order_status", turns=2),
+        conversation("browser-other", T0, "socketio", "C1002", "order_status"),  # not Dana
+        conversation("browser-anon", T0, "socketio", None, "order_status"),  # nobody known
+    )
+    handoff = open_handoff(
+        app, "tg-chat-5550101", channel="telegram", customer_key="signed-in:C1001"
+    )
+    reply = history(signed_in(app, "dana"), handoff)
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["identified"] is True
+    rows = answer["conversations"]
+    # Newest first, both channels, and only the session the handoff opened in is current.
+    assert [(r["channel"], r["started_at"], r["current"]) for r in rows] == [
+        ("telegram", T0, True),
+        ("socketio", T0 - DAY, False),
+        ("telegram", T0 - 2 * DAY, False),
+    ]
+    assert rows[1] == {
+        "channel": "socketio",
+        "started_at": T0 - DAY,
+        "last_event_at": T0 - DAY + 3,
+        "turns": 3,
+        "outcome": "bot",
+        "escalated": False,
+        "first_intent": "refund_request",
+        "csat": None,
+        "current": False,
+    }
+    # What a channel knows the customer and the conversation by stays on the server.
+    settings = app.state.settings
+    alias = pseudonym(settings.identity_secret.encode(), "id:C1001")
+    for secret in ("tg-chat", "browser-", "signed-in", "C1001", alias, "sender", "customer"):
+        assert secret not in reply.text, secret
+
+
+def test_history_finds_a_customer_whose_chat_once_proved_the_email_with_a_code(
+    console,
+) -> None:
+    app, _ = console
+    store = SupportStore(app.state.settings.store_url)
+    store.seed(load_seed())
+    store.link_identity("telegram-77", "C1001")  # what a matching one-time code does
+    store.close()
+    record_facts(
+        app,
+        conversation(
+            "twilio-+15550101", T0 - DAY, "twilio", "C1001", "order_status", proof="linked"
+        ),
+        conversation("telegram-77", T0, "telegram", "C1001", "order_status", proof="code"),
+        # Typed Dana's e-mail to read an order: not linked to her.
+        conversation("browser-9", T0, "socketio", "C1001", "order_status", proof="email"),
+    )
+    handoff = open_handoff(app, "telegram-77", channel="telegram", customer_key="telegram-77")
+    answer = history(signed_in(app, "dana"), handoff).json()
+    assert answer["identified"] is True
+    assert [(r["channel"], r["current"]) for r in answer["conversations"]] == [
+        ("telegram", True),
+        ("sms", False),
+    ]
+
+
+def test_history_links_nothing_without_proof(console) -> None:
+    app, _ = console
+    record_facts(app, conversation("browser-anon", T0, "socketio", "C1001", "order_status"))
+    anonymous = open_handoff(app, "browser-anon", customer_key="browser-anon", customer_email=None)
+    unknown_email = open_handoff(
+        app, "web-2", queue="billing", customer_key="browser-2", customer_email="nobody@example.com"
+    )
+    # Dana's e-mail, typed to read an order: no proof that this is Dana.
+    typed_email = open_handoff(
+        app,
+        "web-3",
+        queue="returns",
+        customer_key="browser-3",
+        customer_email="dana.whitfield@example.com",
+    )
+    dana = signed_in(app, "dana")
+    for handoff in (anonymous, unknown_email, typed_email):
+        reply = history(dana, handoff)
+        assert reply.status_code == 200
+        assert reply.json() == {"identified": False, "conversations": []}
+
+
+def test_history_is_refused_to_whoever_may_not_open_the_conversation(console) -> None:
+    app, _ = console
+    handoff = open_handoff(app, "conv-private", customer_key="signed-in:C1001")
+    dana, sam, lee = (signed_in(app, name) for name in ("dana", "sam", "lee"))
+    assert dana.post(f"/api/console/handoffs/{handoff}/claim").status_code == 200
+
+    conversation_refusal = sam.get(f"/api/console/handoffs/{handoff}")
+    history_refusal = history(sam, handoff)
+    assert history_refusal.status_code == conversation_refusal.status_code == 403
+    assert history_refusal.json() == conversation_refusal.json()
+    assert history(lee, handoff).status_code == 200  # leads see all
+    assert history(dana, handoff).status_code == 200
+    assert history(TestClient(app), handoff).status_code == 401
+    assert history(dana, 999_999).status_code == 404
+    assert history(dana, 2**40).status_code == 404

@@ -87,3 +87,25 @@ def test_a_failing_message_is_retried_then_given_up(inbox) -> None:
         now += LEASE_SECONDS + 1
     assert inbox.lease("telegram", set(), now=now) == []
     assert inbox.counts("telegram")[FAILED] == 1
+
+
+def test_the_same_delivery_stored_concurrently_is_kept_once(tmp_path: Path) -> None:
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    ChannelInbox(url).pending()  # migrated once
+    results: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def deliver() -> None:
+        box = ChannelInbox(url)
+        barrier.wait()
+        results.append(box.accept("telegram", [message(str(n)) for n in range(20)]))
+        box.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results) == 20 and len(results) == 4

@@ -118,3 +118,18 @@ def test_a_question_comes_with_buttons_and_a_press_answers_it(channel_stack, pla
     assert answer.status_code == 200
     thanks = wait_for(lambda: texts(platforms, channel), before + 1)[before:]
     assert any("thank" in t.lower() for t in thanks), thanks
+
+
+def test_a_help_center_answer_cites_its_source_as_a_link(channel_stack, platforms) -> None:
+    channel, user, _ = new_user()
+    event = platforms.slack.event(
+        "how long do refunds take to show on my card", channel=channel, user=user
+    )
+    assert (
+        platforms.slack.deliver(webhook(channel_stack, "slack"), event, SLACK_SIGNING_SECRET)
+    ).status_code == 200
+    answer = wait_for(lambda: platforms.slack.sent_messages(channel), 1)[0]
+    assert "Source:" in answer["text"] and "https://" in answer["text"]
+    assert "<" not in answer["text"].replace("&lt;", "")  # mrkdwn control characters escaped
+    # Its "did that help?" buttons come along as Block Kit buttons.
+    assert answer["blocks"][-1]["type"] == "actions"

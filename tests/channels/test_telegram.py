@@ -18,10 +18,11 @@ import httpx
 import pytest
 
 from bot.channels.inbox import ChannelInbox
+from bot.rasa_server import api_headers
 from routing.accounts import AGENT, Accounts
 from tests.channels.conftest import TELEGRAM_SECRET, user_texts, webhook
 from tests.channels.fake_platforms import FakeTelegram
-from tests.conftest import open_handoff_id, tracker_of
+from tests.conftest import latest_code, open_handoff_id, tracker_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PASSWORD = "password123"
@@ -269,15 +270,56 @@ def test_a_reply_the_platform_refuses_is_logged_and_counted_not_dropped_silently
 ) -> None:
     fake = platforms.telegram
     health = f"{channel_stack.settings.rasa_url}/webhooks/telegram/"
-    before = httpx.get(health).json()["inbox"]["undelivered"]
+    assert httpx.get(health).json() == {"status": "ok"}  # the counts are the operator's
+
+    def undelivered() -> int:
+        headers = api_headers(channel_stack.settings.rasa_api_token)
+        return int(httpx.get(health, headers=headers).json()["inbox"]["undelivered"])
+
+    before = undelivered()
     chat = new_chat()
     fake.fail_next(400, times=1)  # "Bad Request": not retried
     say(channel_stack, fake, chat, "hi", wait_for=None)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if httpx.get(health).json()["inbox"]["undelivered"] > before:
+        if undelivered() > before:
             break
         time.sleep(0.2)
-    assert httpx.get(health).json()["inbox"]["undelivered"] == before + 1
+    assert undelivered() == before + 1
     log = (channel_stack.settings.data_dir / "logs" / "rasa.log").read_text()
     assert "a reply to telegram:" in log and "was not delivered" in log
+
+
+def test_a_chat_is_linked_to_the_customer_only_by_a_one_time_code(channel_stack, platforms) -> None:
+    fake = platforms.telegram
+    proven, unproven = new_chat(), new_chat()
+    assert "order number" in say(channel_stack, fake, proven, "I want to return something")[0]
+    say(channel_stack, fake, proven, "10342")
+    assert "6-digit code" in say(channel_stack, fake, proven, "marcus.lee@example.com")[0]
+    assert "reason" in say(channel_stack, fake, proven, latest_code(channel_stack.settings))[0]
+    done = say(channel_stack, fake, proven, "the bowls are smaller than I expected")
+    assert any("R-" in t for t in done)
+    # A later session in the same Telegram chat knows the customer and the open return.
+    say(channel_stack, fake, proven, "/session_start", wait_for=None)
+    time.sleep(1.0)
+    greeting = say(channel_stack, fake, proven, "hi")
+    assert greeting[0].startswith("Welcome back, Marcus — is this about your return of order 10342")
+
+    # The e-mail alone reads an order's status, and links nothing beyond the session.
+    say(channel_stack, fake, unproven, "where is order 10342")
+    assert any(
+        "delivered" in t for t in say(channel_stack, fake, unproven, "marcus.lee@example.com")
+    )
+    say(channel_stack, fake, unproven, "/session_start", wait_for=None)
+    time.sleep(1.0)
+    assert not any("Welcome back" in t for t in say(channel_stack, fake, unproven, "hi"))
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_whole(channel_stack) -> None:
+    huge = b'{"update_id": 1, "message": {"text": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    answer = httpx.post(
+        webhook(channel_stack, "telegram"),
+        content=huge,
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "x"},
+    )
+    assert answer.status_code == 413

@@ -251,3 +251,39 @@ def test_the_person_buttons_queue_comes_from_the_waiting_message(store: FactsSto
     )
     (f,) = store.for_sender("s9")
     assert f.escalated and f.queue == "billing"
+
+
+def test_a_conversation_is_the_customers_only_on_proof_not_on_a_typed_email(
+    store: FactsStore,
+) -> None:
+    proven_id = pseudonym(KEY, "id:C1001")
+    store.apply(
+        [
+            *session("typed", T0),
+            user("typed", T0 + 1, "where is order 10234", "order_status"),
+            slot("typed", T0 + 2, "customer_id", "C1001"),
+            slot("typed", T0 + 2, "verified_by", "email"),  # the e-mail on the order
+        ]
+    )
+    store.apply(
+        [
+            *session("coded", T0),
+            user("coded", T0 + 1, "I want to return something", "request_return"),
+            slot("coded", T0 + 2, "customer_id", "C1001"),
+            slot("coded", T0 + 2, "verified_by", "email"),
+            slot("coded", T0 + 3, "verified_by", "code"),  # then the e-mailed code
+            slot("coded", T0 + 3, "customer_id", "C1001"),
+        ]
+    )
+    store.apply(
+        [
+            *session("texted", T0),
+            slot("texted", T0, "customer_id", "C1001"),
+            slot("texted", T0, "verified_by", "linked"),  # a verified phone number
+            user("texted", T0 + 1, "hi", "greet", channel="twilio"),
+        ]
+    )
+    typed, coded, texted = (store.for_sender(s)[0] for s in ("typed", "coded", "texted"))
+    assert typed.customer == pseudonym(KEY, "key:browser-typed")
+    assert coded.customer == texted.customer == proven_id
+    assert texted.channel == "sms"

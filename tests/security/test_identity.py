@@ -124,4 +124,4 @@ def test_a_code_proves_the_customer_for_one_session_only(store) -> None:
     previous = {"customer_key": "browser-conversation", "verified_by": "code"}
     _, events = run(ActionSessionStart(), tracker(previous, sender="browser-conversation"))
     slots = slot_events(events)
-    assert slots["customer_id"] == "C1001" and slots["verified_by"] == "email"
+    assert slots["customer_id"] == "C1001" and slots["verified_by"] == "linked"

@@ -112,7 +112,11 @@ def test_the_right_code_proves_who_the_customer_is(codes, store, outbox: Path) -
     dispatcher = CollectingDispatcher()
     typed = f"it's {last_code(outbox)[:3]} {last_code(outbox)[3:]}"
     result = form.validate_verification_code(typed, dispatcher, weakly_known(), {})
-    assert result == {"verification_code": "verified", "verified_by": "code"}
+    assert result == {
+        "verification_code": "verified",
+        "verified_by": "code",
+        "customer_id": "C1001",  # with its proof, so the facts link the conversation
+    }
     assert store.customer_for_key(KEY).id == "C1001"  # the conversation is linked now
     # A code works once.
     again = form.validate_verification_code(last_code(outbox), dispatcher, weakly_known(), {})

@@ -1,8 +1,10 @@
-// One conversation: header and actions, summary, emotion chart, transcript, and what the
-// agent does with it (claim, reply, note, resolve, hand back). Drafts survive switching.
+// One conversation: header and actions, summary, emotion chart, the customer's other
+// conversations (history.js), transcript, and what the agent does with it (claim, reply,
+// note, resolve, hand back). Drafts survive switching.
 import { api, handoffPath } from "./api.js";
 import { chartPoints, emotionChart, layoutLegend, toElement } from "./chart.js";
-import { el, notify, priorityBadge, ui } from "./page.js";
+import { forgetHistory, showHistory } from "./history.js";
+import { channelTag, el, notify, priorityBadge, ui } from "./page.js";
 import { renderQueue, waitElement } from "./queue.js";
 import { STATUS_LABELS, agentLabel, customerName, isLead, state } from "./state.js";
 import { summaryBlocks } from "./summary.js";
@@ -34,6 +36,7 @@ export async function openConversation(id, options) {
   }
   state.unread.delete(id);
   showConversation(data, same);
+  showHistory(id); // loads once per opening; its failure stays inside its panel
   renderQueue();
   if (focus === "reply" && !ui.composers.hidden && !ui.replyForm.hidden) ui.replyText.focus();
   else if (focus) ui.title.focus();
@@ -67,6 +70,7 @@ export function closeConversation(options) {
   saveDraft();
   state.loadToken += 1;
   state.open = null;
+  forgetHistory();
   ui.workspace.classList.remove("workspace--open"); // a phone shows the queue again
   ui.conversation.hidden = true;
   ui.placeholder.hidden = false;
@@ -115,7 +119,7 @@ function renderHeader() {
   meta.push(el("span", "meta__status meta__status--" + handoff.status, statusText));
   if (handoff.status === "waiting" || handoff.status === "claimed") meta.push(waitElement(handoff));
   if (handoff.customer_email) meta.push(el("span", "meta__email", handoff.customer_email));
-  const channel = el("span", "meta__channel", conversationLabel(handoff));
+  const channel = channelTag(handoff.channel, "meta__channel", conversationLabel(handoff));
   channel.title = "Handoff #" + handoff.id;
   meta.push(channel);
   ui.meta.replaceChildren(...meta);

@@ -3,9 +3,10 @@
 //
 // Modules: api.js (JSON API, live stream), queue.js (queue, wait timers), delta.js (the
 // queue from the stream's snapshot and deltas, a pure function), conversation.js (one
-// conversation), summary.js, transcript.js, chart.js (the emotion chart, a pure
-// function), page.js (elements, builders), state.js (this tab's state), words.js
-// (channels, queues and priorities in words). Leads and admins also get the lead
+// conversation), summary.js, transcript.js, history.js (the customer's other
+// conversations), chart.js (the emotion chart, a pure function), page.js (elements,
+// builders), state.js (this tab's state), words.js (channels in words and as icons,
+// queues, priorities and outcomes in words). Leads and admins also get the lead
 // workspace beside the queue: workspace.js (views, range, tabs), dashboard.js, bars.js
 // (its charts, pure), review.js (search and one conversation), annotate.js, measures.js
 // (numbers and requests in words, pure).
@@ -20,6 +21,7 @@ import {
   refreshConversation,
   send,
 } from "./conversation.js";
+import { showAllHistory } from "./history.js";
 import { clearNotice, el, notify, ui } from "./page.js";
 import { onQueue, readQueueTitles, renderQueue, setQueueActions, tickWaits } from "./queue.js";
 import { state } from "./state.js";
@@ -179,6 +181,7 @@ ui.handback.addEventListener("click", () => finish("handback"));
 ui.close.addEventListener("click", () => closeConversation({ restoreFocus: true }));
 ui.back.addEventListener("click", () => closeConversation({ restoreFocus: true }));
 ui.notice.addEventListener("click", clearNotice);
+ui.historyMore.addEventListener("click", showAllHistory);
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
   const typing = ["TEXTAREA", "INPUT"].includes(document.activeElement && document.activeElement.tagName);

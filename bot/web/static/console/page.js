@@ -1,7 +1,7 @@
 // The page's fixed elements and the small builders every view uses. Text always goes in
 // with textContent, never as HTML.
 import { PRIORITY_LABELS } from "./state.js";
-import { priorityWords } from "./words.js";
+import { channelIcon, channelLabel, priorityWords } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,6 +34,10 @@ export const ui = {
   summary: $("summary"),
   chart: $("emotion-chart"),
   transcript: $("transcript"),
+  history: $("history"),
+  historyStatus: $("history-status"),
+  historyList: $("history-list"),
+  historyMore: $("history-more"),
   readonlyHint: $("readonly-hint"),
   composers: $("composers"),
   replyForm: $("reply-form"),
@@ -130,6 +134,16 @@ export function priorityBadge(priority) {
   const badge = el("span", "badge badge--" + key, priorityWords(key));
   badge.title = priorityWords(key);
   return badge;
+}
+
+/** The channel as its icon and its name: "[plane] Telegram" (`text` instead of the name).
+ * The words say it, so the icon beside them is hidden from screen readers. */
+export function channelTag(channel, className, text) {
+  const tag = el("span", "channel" + (className ? " " + className : ""));
+  const icon = channelIcon(channel, document);
+  icon.setAttribute("aria-hidden", "true");
+  tag.append(icon, el("span", "channel__label", text === undefined ? channelLabel(channel) : text));
+  return tag;
 }
 
 let noticeTimer = null;

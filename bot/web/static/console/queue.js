@@ -1,7 +1,7 @@
 // The live queue: one item per open handoff, most urgent first, with per-queue counts
 // and wait timers against each handoff's target.
 import { applyQueueEvent } from "./delta.js";
-import { duration, el, priorityBadge, ui } from "./page.js";
+import { channelTag, duration, el, priorityBadge, ui } from "./page.js";
 import { PRIORITY_LABELS, agentLabel, customerName, nowSeconds, serverNow, state } from "./state.js";
 import { queueTitle } from "./words.js";
 
@@ -91,7 +91,8 @@ function queueItem(h) {
       "span",
       "queue-item__status queue-item__status--" + h.status,
       h.status === "waiting" ? "Waiting" : `Claimed by ${agentLabel(h.agent)}`
-    )
+    ),
+    channelTag(h.channel, "queue-item__channel")
   );
   if (h.status === "waiting") {
     const claimButton = el("button", "button button--primary claim", "Claim");

@@ -7,16 +7,11 @@ import { api } from "./api.js";
 import { renderAnnotations, resetAnnotateForm } from "./annotate.js";
 import { emotionChart, layoutLegend, toElement } from "./chart.js";
 import { count, matchesText, plural, queryString, score, seconds, utcTime } from "./measures.js";
-import { el, lead, notify, priorityBadge, timeOfDay } from "./page.js";
+import { channelTag, el, lead, notify, priorityBadge, timeOfDay } from "./page.js";
 import { messageItem } from "./transcript.js";
 import { state } from "./state.js";
-import { channelLabel, humanize, queueTitle } from "./words.js";
+import { humanize, outcomeWords, queueTitle } from "./words.js";
 
-export const OUTCOME_WORDS = {
-  bot: "Resolved by the bot",
-  person: "Resolved by a person",
-  abandoned: "Abandoned",
-};
 const ACTION_WORDS = { escalate: "Escalated to a person", empathize: "Empathetic tone", continue: "Continued" };
 const IDLE_SECONDS = 3600; // as the API: a conversation idle this long has ended
 const PEAK = 0.8;
@@ -74,7 +69,7 @@ function resultItem(c) {
   const open = el("button", "result__open");
   open.type = "button";
   const top = el("span", "result__top");
-  top.append(el("span", "result__when", utcTime(c.started_at)), el("span", "result__channel", channelLabel(c.channel)));
+  top.append(el("span", "result__when", utcTime(c.started_at)), channelTag(c.channel, "result__channel"));
   const what = el("span", "result__what", c.first_intent ? humanize(c.first_intent) : "No request recognised");
   const chips = el("span", "result__chips");
   if (c.escalated) {
@@ -144,7 +139,7 @@ function showReview(data, same) {
   lead.review.classList.add("review--open"); // a phone shows the conversation alone
   lead.detailTitle.textContent = `Conversation ${c.id}`;
   const meta = [
-    el("span", "", channelLabel(c.channel)),
+    channelTag(c.channel),
     el("span", "", "Started " + utcTime(c.started_at)),
     el("span", "", plural(c.turns, "customer turn")),
   ];
@@ -174,7 +169,7 @@ function facts(c) {
   add("Started", utcTime(c.started_at));
   add("Last activity", utcTime(c.last_event_at));
   add("First request", c.first_intent ? humanize(c.first_intent) : "Not recognised");
-  const outcome = OUTCOME_WORDS[c.outcome] || humanize(c.outcome);
+  const outcome = outcomeWords(c.outcome);
   add("Outcome", ended(c) ? outcome : `Not ended yet (${outcome.toLowerCase()} if it ended now)`);
   add("Escalated", c.escalated ? `Yes — ${c.escalation_reason || "asked for a person"}` : "No, contained by the bot");
   if (c.escalated) {
