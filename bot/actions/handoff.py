@@ -152,12 +152,22 @@ def build_request(tracker: Tracker) -> HandoffRequest:
         summary_text=summary.as_text(),
         customer_key=customer_key(tracker),
         customer_name=tracker.get_slot(SLOT_CUSTOMER_NAME),
-        # Only an address a form checked against the store, never one merely typed.
-        customer_email=answered(tracker)[SLOT_EMAIL]
-        if tracker.get_slot(SLOT_CUSTOMER_ID)
-        else None,
+        # The e-mail on file of the customer the conversation is linked to, never one
+        # merely typed (a customer recognised by phone may type someone else's).
+        customer_email=email_on_file(tracker.get_slot(SLOT_CUSTOMER_ID)),
         transcript=conversation.transcript(),
     )
+
+
+def email_on_file(customer_id: Any) -> str | None:
+    if not customer_id:
+        return None
+    try:
+        customer = get_store().get_customer(str(customer_id))
+    except StoreError:
+        logger.exception("handoff: the store failed; the handoff goes without the e-mail")
+        return None
+    return customer.email if customer is not None else None
 
 
 def waiting_message(ticket: HandoffTicket, queue: str, priority: str) -> str:

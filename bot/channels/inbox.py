@@ -139,27 +139,43 @@ class ChannelInbox:
                 new += 1
         return new
 
-    def lease(self, channel: str, busy: set[str], now: float | None = None) -> list[Leased]:
-        """Take the next message of each conversation of `channel` that has one ready and
-        is not in `busy` (this process's conversations in flight)."""
+    def lease(
+        self, channel: str, busy: set[str], now: float | None = None, limit: int = BATCH
+    ) -> list[Leased]:
+        """Take up to `limit` messages of `channel`: the oldest pending message of each
+        conversation that has no earlier one pending, is not held by a live lease, and
+        is not in `busy` (this process's conversations in flight). A message taken
+        MAX_ATTEMPTS times without finishing (its worker died, or it kills workers) is
+        given up instead."""
         now = time.time() if now is None else now
+        earlier = inbox.alias("earlier")
+        query = (
+            sa.select(inbox)
+            .where(
+                inbox.c.channel == channel,
+                inbox.c.status == PENDING,
+                sa.or_(inbox.c.lease_until.is_(None), inbox.c.lease_until <= now),
+                ~sa.exists().where(
+                    earlier.c.channel == inbox.c.channel,
+                    earlier.c.conversation_id == inbox.c.conversation_id,
+                    earlier.c.status == PENDING,
+                    earlier.c.id < inbox.c.id,
+                ),
+            )
+            .order_by(inbox.c.id)
+            .limit(max(limit, 0))
+        )
+        if busy:
+            query = query.where(inbox.c.conversation_id.not_in(sorted(busy)))
+        if limit <= 0:
+            return []
         with self.db.begin() as connection:
-            rows = connection.execute(
-                sa.select(inbox)
-                .where(inbox.c.channel == channel, inbox.c.status == PENDING)
-                .order_by(inbox.c.id)
-                .limit(BATCH)
-            ).all()
+            rows = connection.execute(query).all()
         taken: list[Leased] = []
-        seen: set[str] = set()
         for row in rows:
-            if row.conversation_id in seen:
-                continue  # one message of a conversation at a time, the oldest first
-            seen.add(row.conversation_id)
-            if row.conversation_id in busy:
+            if row.attempts >= MAX_ATTEMPTS:
+                self._close(row.id, FAILED, f"given up after {row.attempts} attempts")
                 continue
-            if row.lease_until is not None and row.lease_until > now:
-                continue  # another worker holds it, or it waits for its retry
             with self.db.begin() as connection:
                 won = connection.execute(
                     inbox.update()

@@ -29,11 +29,13 @@ import contextlib
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import httpx
 import jwt
 from rasa.core.channels.channel import (
     CollectingOutputChannel,
@@ -47,7 +49,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.guard import MessageGuard
 from bot.channels.inbox import LEASE_SECONDS, ChannelInbox, InboundMessage, Leased
-from bot.channels.platform_api import DeliveryFailed, PlatformAPI
+from bot.channels.platform_api import PlatformAPI
 from bot.channels.trust import bearer
 from bot.rasa_server import JWT_METHOD
 from core.constants import (
@@ -66,8 +68,14 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # a platform's webhook request; real ones are a few KB
 POLL_SECONDS = 1.0  # the worker looks for messages left by another process this often
+CLEANUP_SECONDS = 3600.0  # answered messages past KEEP_DONE_SECONDS are deleted this often
 MAX_IN_FLIGHT = 16  # conversations one server runs at once
 MESSAGES_PER_CONVERSATION_PER_MINUTE = 30
+AGENT_ATTEMPTS = 2  # an agent's reply: the console waits at most 15 s for Rasa
+AGENT_MAX_WAIT_SECONDS = 2.0
+AGENT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+SLOW_DOWN_SECONDS = 60.0  # "slow down" at most this often per conversation
+CHARGED_IDS = 10_000
 SORRY = (
     "Sorry — something went wrong on our side and I couldn't answer that. Please send "
     "your message again in a minute."
@@ -90,6 +98,7 @@ class Reply:
 
     text: str
     buttons: list[Button] = field(default_factory=list)
+    from_agent: bool = False  # a person's message (Messenger tags it HUMAN_AGENT)
 
 
 def reply_of(message: dict[str, Any]) -> Reply | None:
@@ -98,11 +107,13 @@ def reply_of(message: dict[str, Any]) -> Reply | None:
     payload without text)."""
     text = str(message.get("text") or "")
     custom = message.get("custom")
+    from_agent = False
     if isinstance(custom, dict):
         data = custom.get("data", custom)
         if isinstance(data, dict) and data.get(CUSTOM_SENDER) == SENDER_AGENT:
             name = str(data.get(CUSTOM_AGENT_NAME) or "Support")
             text = f"{name}: {data.get(CUSTOM_TEXT) or text}"
+            from_agent = True
     image = message.get("image")
     if isinstance(image, str) and image:
         text = f"{text}\n{image}" if text else image
@@ -113,7 +124,7 @@ def reply_of(message: dict[str, Any]) -> Reply | None:
     ]
     if not text.strip() and not buttons:
         return None
-    return Reply(text.strip(), buttons)
+    return Reply(text.strip(), buttons, from_agent)
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -189,7 +200,12 @@ class MessagingInput(InputChannel):
             MESSAGES_PER_CONVERSATION_PER_MINUTE / 60.0, MESSAGES_PER_CONVERSATION_PER_MINUTE
         )
         self._output: MessagingOutput | None = None
+        self._agent_output: MessagingOutput | None = None
         self._wake: asyncio.Event | None = None
+        # Platform ids already counted against the rate, and when each conversation was
+        # last asked to slow down.
+        self._charged: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._warned: dict[str, float] = {}
 
     # -- what each platform provides ----------------------------------------------------
     def verify(self, request: Request) -> None:
@@ -224,6 +240,18 @@ class MessagingInput(InputChannel):
 
     # -- shared ---------------------------------------------------------------------------
     def get_output_channel(self) -> OutputChannel:
+        """What Rasa sends with outside a turn of ours: an agent's reply from the console
+        (Rasa's HTTP API with output_channel=latest). Two quick tries: the agent is
+        waiting, and is told when it did not go out."""
+        if self._agent_output is None:
+            self._agent_output = self.make_output()
+            self._agent_output.api.attempts = AGENT_ATTEMPTS
+            self._agent_output.api.max_wait_seconds = AGENT_MAX_WAIT_SECONDS
+            self._agent_output.api.timeout = AGENT_TIMEOUT
+        return self._agent_output
+
+    def worker_output(self) -> MessagingOutput:
+        """What the worker sends the bot's replies with: patient retries."""
         if self._output is None:
             self._output = self.make_output()
         return self._output
@@ -277,7 +305,7 @@ class MessagingInput(InputChannel):
                 return error(status, bad.code, str(bad))
             if isinstance(parsed, HTTPResponse):
                 return parsed
-            messages = [self.checked(m) for m in parsed]
+            messages = [self.checked(m) for m in parsed if fits(m)]
             try:
                 new = await asyncio.to_thread(self.inbox.accept, channel, messages)
             except Exception:
@@ -302,12 +330,25 @@ class MessagingInput(InputChannel):
 
     def checked(self, message: InboundMessage) -> InboundMessage:
         """The message with the guard's cleaning, or with what to tell the customer
-        instead of running it (empty, too long, too many)."""
+        instead of running it (empty, too long, too many). A platform's redelivery is not
+        counted against the rate again; past the rate, the customer is asked to slow down
+        once a minute, and what else they send meanwhile is dropped silently."""
         refusal = self.guard.check_text(message.text)
-        if refusal is None and not self.per_conversation.allow(message.conversation_id):
-            return with_refusal(message, SLOW_DOWN)
         if refusal is not None:
             return with_refusal(message, refusal.reply or SORRY)
+        key = (message.conversation_id, message.external_id)
+        first_time = key not in self._charged
+        self._charged[key] = None
+        while len(self._charged) > CHARGED_IDS:
+            self._charged.popitem(last=False)
+        if first_time and not self.per_conversation.allow(message.conversation_id):
+            now = time.monotonic()
+            if now - self._warned.get(message.conversation_id, -SLOW_DOWN_SECONDS) < (
+                SLOW_DOWN_SECONDS
+            ):
+                return with_refusal(message, "")
+            self._warned[message.conversation_id] = now
+            return with_refusal(message, SLOW_DOWN)
         return InboundMessage(
             message.external_id,
             message.conversation_id,
@@ -321,22 +362,26 @@ class MessagingInput(InputChannel):
         channel = self.name()
         busy: dict[str, asyncio.Task[None]] = {}
         assert self._wake is not None
+        next_cleanup = time.monotonic()
         while True:
+            self._wake.clear()  # before looking: a message stored from now on wakes us
+            free = MAX_IN_FLIGHT - len(busy)
             try:
-                free = MAX_IN_FLIGHT - len(busy)
                 taken = (
-                    await asyncio.to_thread(self.inbox.lease, channel, set(busy))
+                    await asyncio.to_thread(self.inbox.lease, channel, set(busy), None, free)
                     if free > 0
                     else []
                 )
+                if time.monotonic() >= next_cleanup:
+                    next_cleanup = time.monotonic() + CLEANUP_SECONDS
+                    await asyncio.to_thread(self.inbox.forget_done)
             except Exception:
                 logger.exception("%s: the inbox cannot be read; trying again", channel)
                 taken = []
-            for message in taken[: max(free, 0)]:
+            for message in taken:
                 task = asyncio.create_task(self.answer(message, on_new_message, app))
                 busy[message.conversation_id] = task
                 task.add_done_callback(partial(self._done, busy, message.conversation_id))
-            self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
@@ -352,14 +397,17 @@ class MessagingInput(InputChannel):
         app: Any,
     ) -> None:
         """Run one message through Rasa and send the replies; never raises."""
-        output = self.get_output_channel()
-        assert isinstance(output, MessagingOutput)
+        output = self.worker_output()
         started = time.monotonic()
         holding = asyncio.create_task(self.hold(message))
         try:
             await self._answer(message, output, on_new_message, app)
-        except Exception:  # the message stays leased and is taken again when it runs out
+        except Exception as e:
             logger.exception("%s: answering %s failed", self.name(), message.message_id)
+            with contextlib.suppress(Exception):  # else its lease runs out: taken again
+                await asyncio.to_thread(
+                    self.inbox.fail, message, f"{type(e).__name__}: {e}", 5.0 * message.attempts
+                )
         finally:
             holding.cancel()
         logger.debug(
@@ -383,9 +431,9 @@ class MessagingInput(InputChannel):
         app: Any,
     ) -> None:
         try:
-            refusal = message.metadata.get(REFUSAL_KEY)
-            if refusal:
-                replies: list[dict[str, Any]] = [{"text": refusal}]
+            if REFUSAL_KEY in message.metadata:
+                refusal = str(message.metadata[REFUSAL_KEY] or "")
+                replies: list[dict[str, Any]] = [{"text": refusal}] if refusal else []
             else:
                 replies_already = (
                     await replies_in_tracker(app, message) if message.attempts > 1 else None
@@ -440,14 +488,23 @@ class MessagingInput(InputChannel):
         for reply in replies:
             try:
                 await output.send_response(message.conversation_id, dict(reply))
-            except DeliveryFailed as e:
+            except Exception as e:  # DeliveryFailed, or a platform answer we cannot read
                 logger.error(
                     "%s: a reply to %s was not delivered: %s", self.name(), message.message_id, e
                 )
-                problem = problem or str(e)
+                problem = problem or f"{type(e).__name__}: {e}"
         return problem
 
 
+def fits(message: InboundMessage) -> bool:
+    """Whether the platform's ids fit the inbox (200 characters; real ones are short)."""
+    if len(message.external_id) <= MAX_ID_CHARS and len(message.conversation_id) <= MAX_ID_CHARS:
+        return True
+    logger.warning("a message with an over-long platform id was dropped")
+    return False
+
+
+MAX_ID_CHARS = 200
 REFUSAL_KEY = "_refusal"  # inbox metadata: what to tell the customer instead of a turn
 
 

@@ -70,14 +70,14 @@ class MessengerOutput(MessagingOutput):
                     }
                     for b in reply.buttons[:MAX_QUICK_REPLIES]
                 ]
-            await self.api.call(
-                "me/messages",
-                json={
-                    "recipient": {"id": recipient},
-                    "messaging_type": "RESPONSE",
-                    "message": message,
-                },
-            )
+            body: dict[str, Any] = {"recipient": {"id": recipient}, "message": message}
+            if reply.from_agent:
+                # A person's reply may come after Messenger's 24-hour window for a page's
+                # answers; the HUMAN_AGENT tag gives it 7 days.
+                body.update({"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"})
+            else:
+                body["messaging_type"] = "RESPONSE"
+            await self.api.call("me/messages", json=body)
 
 
 class MessengerInput(MessagingInput):

@@ -58,6 +58,7 @@ class PlatformAPI:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
         self.max_wait_seconds = max_wait_seconds
+        self.timeout = TIMEOUT
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 from bot.channels.coalescer import MessageCoalescer, prepare_turn
 from bot.channels.guard import MessageGuard, Rejection
 from bot.channels.trust import ChannelTrust, bearer
+from core.constants import MESSAGING_CHANNELS
 from core.json_body import JSONBodyError, read_json
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,12 @@ class SupportRestInput(RestInput):
         return body, rejection
 
     def input_channel_of(self, body: dict[str, Any]) -> str:
-        """The channel name the body gives (as Rasa's REST channel allows), else ours."""
+        """The channel name the body gives (as Rasa's REST channel allows), else ours; never
+        a messaging channel's (agents' replies would go out through that platform)."""
         given = body.get("input_channel")
-        return given if isinstance(given, str) and given.isprintable() and given else self.name()
+        if not isinstance(given, str) or not given.isprintable() or not given:
+            return self.name()
+        return self.name() if given in MESSAGING_CHANNELS else given
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)

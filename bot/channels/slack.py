@@ -15,8 +15,8 @@ Rasa's `slack` channel, kept where it matters to a set-up (the path
 - The bot's own messages, edits and other subtypes are not answered.
 - Buttons become a Block Kit actions block; a press comes back as `block_actions`.
 
-A conversation is one person in one Slack channel (usually the app's direct messages):
-`slack-<team>-<channel>-<user>`; replies go to that channel.
+A conversation is one person in the app's direct messages (`slack-<team>-<channel>-<user>`);
+messages and buttons in shared channels are not answered there, where everyone reads.
 """
 
 from __future__ import annotations
@@ -174,7 +174,8 @@ class SlackInput(MessagingInput):
         event = body.get("event") or {}
         if (
             not isinstance(event, dict)
-            or event.get("type") not in {"message", "app_mention"}
+            or event.get("type") != "message"
+            or event.get("channel_type") != "im"  # a reply in a channel is read by all
             or event.get("subtype")  # edits, joins, the bot's own messages
             or event.get("bot_id")
         ):
@@ -199,8 +200,13 @@ class SlackInput(MessagingInput):
         )
         if not actions or conversation is None or not isinstance(actions[0], dict):
             raise Refused(400, "invalid_interaction", "The interaction names no action or user.")
+        if not str(channel).startswith("D"):
+            return []  # a button under a message in a channel: only direct messages
         action = actions[0]
-        key = f"action:{payload.get('trigger_id') or action.get('action_ts')}"
+        key = payload.get("trigger_id") or action.get("action_ts")
+        if not isinstance(key, str) or not key:
+            raise Refused(400, "invalid_interaction", "The interaction has no trigger_id.")
+        key = f"action:{key}"
         return [InboundMessage(key, conversation, str(action.get("value") or ""), {})]
 
 

@@ -8,6 +8,8 @@ Rasa's `telegram` channel, kept where it matters to a set-up (the path
   `setWebhook`; compared in constant time. Missing: 401; wrong: 403. (Rasa's checks only
   the bot's own name, with an API call per update.)
 - `update_id` is the inbox's key: a redelivered update is answered once.
+- Private chats only: in a group, everyone would share one conversation (and one
+  customer's proof); group messages are acknowledged and not answered.
 - Buttons become an inline keyboard; a press comes back as a `callback_query`, answered
   so the button stops spinning. Texts over 4,096 characters go in several messages.
 
@@ -158,10 +160,14 @@ class TelegramInput(MessagingInput):
         message = update.get("message")
         query = update.get("callback_query")
         if isinstance(query, dict):
+            if ((query.get("message") or {}).get("chat") or {}).get("type") != "private":
+                return []
             chat = ((query.get("message") or {}).get("chat") or {}).get("id")
             text = query.get("data")
             metadata = {"callback_query_id": str(query.get("id") or "")}
         elif isinstance(message, dict):
+            if (message.get("chat") or {}).get("type") != "private":
+                return []  # a group shares one chat: support talks to one person at a time
             chat = (message.get("chat") or {}).get("id")
             text = message.get("text") if "text" in message else message.get("caption")
             metadata = {}

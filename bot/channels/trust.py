@@ -20,6 +20,7 @@ from typing import Any
 from bot.channels.guard import Rejection
 from core.constants import (
     METADATA_CUSTOMER_ID,
+    METADATA_IDENTITY_PROOF,
     METADATA_IDENTITY_TOKEN,
     METADATA_IDENTITY_VERIFIED,
 )
@@ -29,7 +30,12 @@ from core.tokens import IdentityTokens, SessionTokens
 
 logger = logging.getLogger(__name__)
 
-CLAIMS = (METADATA_CUSTOMER_ID, METADATA_IDENTITY_VERIFIED, METADATA_IDENTITY_TOKEN)
+CLAIMS = (
+    METADATA_CUSTOMER_ID,
+    METADATA_IDENTITY_VERIFIED,
+    METADATA_IDENTITY_TOKEN,
+    METADATA_IDENTITY_PROOF,
+)
 MESSAGES_PER_CONVERSATION_PER_MINUTE = 30
 CONVERSATION_BURST = 30
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -58,6 +59,9 @@ from core.errors import ConfigurationError
 from core.settings import Settings
 
 MAX_TEXT = 1600  # Twilio's limit for one message's body
+MAX_BODY_BYTES = 16 * 1024  # a webhook is a few dozen short fields
+MAX_FIELDS = 100
+E164 = re.compile(r"\+\d{7,15}")
 WHATSAPP = "whatsapp:"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -152,12 +156,21 @@ class TwilioInput(MessagingInput):
 
     @staticmethod
     def params(request: Request) -> list[tuple[str, str]]:
-        return parse_qsl((request.body or b"").decode("utf-8", "replace"), keep_blank_values=True)
+        try:
+            return parse_qsl(
+                (request.body or b"").decode("utf-8", "replace"),
+                keep_blank_values=True,
+                max_num_fields=MAX_FIELDS,
+            )
+        except ValueError:
+            raise Refused(400, "too_many_fields", "The form has too many fields.") from None
 
     def verify(self, request: Request) -> None:
         given = request.headers.get("X-Twilio-Signature")
         if not given:
             raise Refused(401, "missing_signature", "X-Twilio-Signature is required.")
+        if len(request.body or b"") > MAX_BODY_BYTES:
+            raise Refused(413, "body_too_large", f"A webhook is under {MAX_BODY_BYTES} bytes.")
         url = self.webhook_url or request.url
         expected = signature(self.auth_token, url, self.params(request))
         if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
@@ -184,6 +197,8 @@ class TwilioInput(MessagingInput):
 
     def identify(self, message: Leased) -> dict[str, Any]:
         phone = message.conversation_id.split("-", 1)[1].removeprefix(WHATSAPP)
+        if not E164.fullmatch(phone):
+            return {}  # not a phone number (a short code, a channel address): no proof
         customer = self.store.customer_by_phone(phone)
         if customer is None:
             return {}

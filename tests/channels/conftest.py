@@ -37,7 +37,7 @@ class Platforms:
             fake.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platforms() -> Iterator[Platforms]:
     fakes = Platforms(
         FakeTelegram(TELEGRAM_TOKEN),
@@ -68,7 +68,7 @@ def channel_environment(platforms: Platforms) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def channel_stack(platforms: Platforms, tmp_path_factory: pytest.TempPathFactory):
     """The real Rasa, action and web servers, with every messaging channel on and talking
     to the fake platforms."""
@@ -97,3 +97,23 @@ def wait_for(read: Callable[[], list[T]], count: int, timeout: float = 60.0) -> 
             return found
         time.sleep(0.1)
     raise AssertionError(f"got {read()} within {timeout} s, not {count} items")
+
+
+def bot_texts(stack, conversation: str) -> list[str]:
+    """The bot's (and agents') messages the tracker store holds for a conversation."""
+    events = tracker_of(stack, conversation, include_events="ALL")["events"]
+    return [e for e in events if e.get("event") == "bot"]
+
+
+def settle(fake, name: str, quiet: float = 0.7, timeout: float = 30.0) -> None:
+    """Wait until the fake API has had no `name` call for `quiet` seconds: the replies of
+    earlier turns are out (before a test makes the fake fail its next calls)."""
+    deadline = time.monotonic() + timeout
+    count, since = len(fake.calls(name)), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = len(fake.calls(name))
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return

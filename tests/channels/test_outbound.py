@@ -154,7 +154,7 @@ def test_an_agents_message_is_shown_with_their_name_and_web_chat_status_payloads
         "text": None,
         "custom": {"data": {"sender": "agent", "agent_name": "Cara", "text": "Hi!"}},
     }
-    assert reply_of(agent) == Reply("Cara: Hi!")
+    assert reply_of(agent) == Reply("Cara: Hi!", from_agent=True)
     status_only = {"custom": {"data": {"sender": "bot", "handoff_status": "claimed"}}}
     assert reply_of(status_only) is None
     with_link = {"text": "See our returns policy", "image": "https://example.com/returns.png"}
