@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report telegram-webhook export-annotations user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report export-customer forget-customer telegram-webhook export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,8 +48,8 @@ test-fast: setup ## run the unit tests only (no servers, no browser)
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed ## ruff and mypy
-	$(VENV)/bin/ruff check bot core nlu knowledge routing insights tests
-	$(VENV)/bin/ruff format --check bot core nlu knowledge routing insights tests
+	$(VENV)/bin/ruff check bot core nlu knowledge routing insights privacy tests
+	$(VENV)/bin/ruff format --check bot core nlu knowledge routing insights privacy tests
 	$(VENV)/bin/mypy
 
 train: $(VENV)/.installed ## retrain the Rasa model even if nothing changed
@@ -62,7 +62,7 @@ migration: $(VENV)/.installed ## new schema migration drafted from the models: m
 	@$(PY) -m core.migrations revision --autogenerate -m "$(MSG)" \
 		--metadata bot.store.schema:metadata --metadata routing.queue:metadata \
 		--metadata routing.accounts:metadata --metadata insights.schema:metadata \
-		--metadata bot.channels.inbox:metadata
+		--metadata bot.channels.inbox:metadata --metadata privacy.audit:metadata
 
 train-emotion: $(VENV)/.installed ## fine-tune the message emotion model (uses ../shared/data when present; about 10 min on 2 cores)
 	@$(PY) -m nlu.train $(ARGS)
@@ -75,6 +75,12 @@ labels: $(VENV)/.installed ## check the labelled conversations, count their labe
 
 eval-nlu: setup ## 5-fold cross-validation of the NLU pipeline (prints intent macro-F1)
 	@$(PY) -m bot.evaluate_nlu
+
+train-privacy: $(VENV)/.installed ## train the name and address model of privacy/ (about three minutes)
+	@$(PY) -m privacy.train $(ARGS)
+
+eval-privacy: $(VENV)/.installed ## personal-data detection per label, ours and Presidio's, against the targets
+	@$(PY) -m privacy.evaluate $(ARGS)
 
 eval-emotion: $(VENV)/.installed ## emotion scores on held-out data: one table against the targets
 	@$(PY) -m nlu.evaluate
@@ -108,6 +114,12 @@ bench-insights: $(VENV)/.installed ## dashboard and search latency at 100,000 co
 
 seed-insights: $(VENV)/.installed ## add synthetic conversations to the lead workspace: make seed-insights N=100000
 	@$(PY) -m insights.seed --conversations $(or $(N),100000)
+
+export-customer: $(VENV)/.installed ## everything held about one customer as JSON: make export-customer EMAIL=… [OUT=file.json]
+	@$(PY) -m bot.customer_data export "$(EMAIL)" $(if $(OUT),--out "$(OUT)")
+
+forget-customer: $(VENV)/.installed ## erase one customer from every store: make forget-customer EMAIL=…
+	@$(PY) -m bot.customer_data forget "$(EMAIL)"
 
 report: $(VENV)/.installed ## the service's numbers: make report SINCE=2026-12-01 [UNTIL=…] [FORMAT=json]
 	@$(PY) -m insights.report --since $(or $(SINCE),$(shell date -u +%Y-%m-01)) $(if $(UNTIL),--until $(UNTIL)) --format $(or $(FORMAT),table)

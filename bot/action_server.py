@@ -85,6 +85,9 @@ def main() -> int:
     from rasa_sdk import utils
     from rasa_sdk.plugin import plugin_manager
 
+    from privacy import log_records
+
+    log_records.install()  # no personal data in the logs
     utils.configure_colored_logging(settings.log_level)
     utils.update_sanic_log_level()
     app = create_app(token)

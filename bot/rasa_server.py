@@ -15,6 +15,7 @@ Importing this module is cheap: Rasa loads only when `main` runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -94,6 +95,13 @@ def main(options: Sequence[str] | None = None) -> int:
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
     from bot import action_calls
     from bot.turn_profile import install_from_environ
+    from privacy import log_records
+
+    log_records.install()  # no personal data in the logs
+    # httpx logs every request's URL at INFO, and Telegram's Bot API URL holds the bot's
+    # token: warnings only.
+    for library in ("httpx", "httpcore"):
+        logging.getLogger(library).setLevel(logging.WARNING)
 
     action_calls.install()  # validation compiled once, pooled connections to the actions
     install_from_environ()  # per-stage timings, only when TURN_PROFILE names a file

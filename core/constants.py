@@ -264,3 +264,25 @@ OUTCOMES = (OUTCOME_BOT, OUTCOME_PERSON, OUTCOME_ABANDONED)
 # nothing happened in it for this long (as Rasa's session expiry in the domain).
 CONVERSATION_IDLE_SECONDS = 60 * 60
 REPEAT_CONTACT_SECONDS = 7 * 24 * 60 * 60  # first-contact resolution: no return within 7 days
+
+# --- Personal data (privacy.redact): span labels, each replaced by "[LABEL]" ------------
+PII_EMAIL = "EMAIL"
+PII_PHONE = "PHONE"
+PII_CARD = "CARD"  # a payment card number (Luhn-valid)
+PII_IBAN = "IBAN"
+PII_NATIONAL_ID = "NATIONAL_ID"  # US SSN, UK National Insurance number
+PII_IP = "IP"
+PII_ADDRESS = "ADDRESS"  # a street address
+PII_PERSON = "PERSON"  # a person's name
+PII_DOB = "DOB"  # a date of birth
+PII_LABELS = (
+    PII_EMAIL,
+    PII_PHONE,
+    PII_CARD,
+    PII_IBAN,
+    PII_NATIONAL_ID,
+    PII_IP,
+    PII_ADDRESS,
+    PII_PERSON,
+    PII_DOB,
+)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.database import Database
+from privacy import redact_formatted, redact_json, redact_text
 from routing.decision import PRIORITIES
 from routing.handoff import (
     CLAIMED,
@@ -34,6 +36,7 @@ from routing.handoff import (
     HandoffRequest,
     UnknownHandoff,
 )
+from routing.summary import HandoffSummary
 
 DEFAULT_SECONDS_PER_PLACE = 120
 RECENT_CLAIMS = 20
@@ -172,20 +175,32 @@ class Placement:
 class HandoffQueue:
     """Open, list, claim, answer and close handoffs. Thread-safe; cheap to construct."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        redact: Callable[[str], str] = redact_text,
+        redact_formatted: Callable[[str], str] = redact_formatted,
+    ) -> None:
         self.db = Database(url, metadata)
+        # What stored texts go through (privacy): people's words entirely; the summary's
+        # own sentences for formatted data only (its names are the verified customer's).
+        self.redact = redact
+        self.redact_formatted = redact_formatted
 
     def close(self) -> None:
         self.db.close()
 
     # --- Opening and relaying ---------------------------------------------------------
     def open(self, request: HandoffRequest, now: float | None = None) -> Placement:
-        """Queue the conversation, or update its open handoff (same conversation id)."""
+        """Queue the conversation, or update its open handoff (same conversation id). The
+        summary and the transcript are stored without personal data (`privacy.redact`);
+        the verified customer's name and e-mail on file stay, for the agent."""
         if request.priority not in PRIORITIES:
             raise HandoffError(
                 f"Unknown priority {request.priority!r}; use one of {', '.join(PRIORITIES)}."
             )
         at = now or time.time()
+        summary = self.redacted_summary(request.summary)
         values = {
             "channel": request.channel,
             "customer_key": request.customer_key,
@@ -194,8 +209,8 @@ class HandoffQueue:
             "queue": request.queue,
             "reason": request.reason,
             "distress": float(request.distress),
-            "summary": json.dumps(request.summary),
-            "summary_text": request.summary_text,
+            "summary": json.dumps(summary),
+            "summary_text": summary_text(summary) or self.redact(request.summary_text),
         }
         with self.db.begin() as c:
             existing = c.execute(
@@ -229,7 +244,7 @@ class HandoffQueue:
                             priority=request.priority,
                             priority_rank=PRIORITIES.index(request.priority),
                             wait_target_seconds=int(request.wait_target_seconds),
-                            transcript=json.dumps(request.transcript),
+                            transcript=json.dumps(redact_json(request.transcript, self.redact)),
                             status=WAITING,
                             created_at=at,
                         )
@@ -239,6 +254,14 @@ class HandoffQueue:
             handoff = _handoff(c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)))
             position, wait = self._placement(c, handoff)
         return Placement(handoff, position, wait, created)
+
+    def redacted_summary(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """The summary as stored: the customer's quoted words without personal data, the
+        rest without formatted personal data."""
+        stored = redact_json(summary, self.redact_formatted)
+        if isinstance(summary.get("quotes"), list):
+            stored["quotes"] = redact_json(summary["quotes"], self.redact)
+        return stored
 
     def add_message(
         self,
@@ -255,7 +278,7 @@ class HandoffQueue:
                 is None
             ):
                 raise UnknownHandoff(f"There is no handoff {handoff_id}.")
-            return self._add_message(c, handoff_id, sender, text, author, emotion, now)
+            return self._add_message(c, handoff_id, sender, self.redact(text), author, emotion, now)
 
     def relay(self, handoff_id: int, message: CustomerMessage) -> HandoffMessage:
         """A customer message that arrived while the conversation waits or is held."""
@@ -264,7 +287,13 @@ class HandoffQueue:
             if row is None or row.status not in SILENT_STATUSES:
                 raise UnknownHandoff(f"There is no open handoff {handoff_id}.")
             return self._add_message(
-                c, handoff_id, FROM_CUSTOMER, message.text, None, message.emotion, message.timestamp
+                c,
+                handoff_id,
+                FROM_CUSTOMER,
+                self.redact(message.text),
+                None,
+                message.emotion,
+                message.timestamp,
             )
 
     @staticmethod
@@ -471,3 +500,12 @@ def _handoff_from_row(row: Any) -> Handoff:
         claimed_at=row.claimed_at,
         closed_at=row.closed_at,
     )
+
+
+def summary_text(summary: dict[str, Any]) -> str | None:
+    """The plain-text form of a stored summary (as `HandoffSummary.as_text`), or None
+    when it is not one."""
+    try:
+        return HandoffSummary(**summary).as_text()
+    except TypeError:
+        return None

@@ -32,6 +32,7 @@ from core.paths import PROJECT_ROOT
 from core.settings import Settings
 from insights.consumer import OutboxConsumer
 from insights.facts import FactsStore
+from privacy.audit import AuditLog
 from routing.accounts import Accounts
 from routing.queue import HandoffQueue
 
@@ -105,10 +106,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     queue, accounts = HandoffQueue(settings.store_url), Accounts(settings.store_url)
     facts = FactsStore(settings.store_url, settings.identity_secret.encode())
     store = SupportStore(settings.store_url)  # the console's customers by e-mail
+    audit = AuditLog(settings.store_url)  # who opened which conversation
     console = Console(
-        settings, queue, accounts, rasa, render, policy=policy, facts=facts, store=store
+        settings,
+        queue,
+        accounts,
+        rasa,
+        render,
+        policy=policy,
+        facts=facts,
+        store=store,
+        audit=audit,
     )
-    workspace = LeadWorkspace(facts, rasa, console.signed_in, console.json_body)
+    workspace = LeadWorkspace(facts, rasa, console.signed_in, console.json_body, audit)
     chat = ChatFront(settings, rasa, queue, accounts, render)
     routes = [
         *console.routes(),
@@ -129,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await run_in_threadpool(stop)
             facts.close()
             store.close()
+            audit.close()
 
     app = GuardedApp(
         policy,

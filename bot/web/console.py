@@ -51,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -93,6 +94,7 @@ from core.json_body import (
 from core.paths import PROJECT_ROOT
 from core.settings import Settings
 from insights.facts import ConversationFacts, FactsStore
+from privacy.audit import OPENED, AuditLog
 from routing.accounts import (
     LEAD,
     MAX_PASSWORD_CHARS,
@@ -112,6 +114,7 @@ from routing.handoff import (
 from routing.queue import FROM_AGENT, FROM_NOTE, Handoff, HandoffMessage, HandoffQueue
 from routing.skills import QUEUE_TITLES
 
+logger = logging.getLogger(__name__)
 SESSION_COOKIE = "bb_console"
 RASA_CONFIG = PROJECT_ROOT / "bot" / "config.yml"  # RoutingPolicy's thresholds
 MAX_AGENT_MESSAGE_CHARS = 4000
@@ -161,6 +164,7 @@ class Console:
         policy: WebPolicy | None = None,
         facts: FactsStore | None = None,
         store: SupportStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings
         self.policy = policy or WebPolicy(settings.rasa_port, settings.public_host)
@@ -173,6 +177,7 @@ class Console:
         # Conversation facts (the history panel) and the sample store (customers by e-mail).
         self.facts = facts or FactsStore(settings.store_url, settings.identity_secret.encode())
         self.store = store or SupportStore(settings.store_url)
+        self.audit = audit or AuditLog(settings.store_url)  # who opened which conversation
         self.live = LiveFeed()
         self.throttle = SignInThrottle()
         self._password_checks = asyncio.Semaphore(CONCURRENT_PASSWORD_CHECKS)
@@ -190,6 +195,7 @@ class Console:
             Route("/api/console/stream", a(self.stream)),
             Route("/api/console/handoffs/{id:int}", a(self.conversation)),
             Route("/api/console/handoffs/{id:int}/history", a(self.history)),
+            Route("/api/console/audit", a(self.audit_entries)),
             Route("/api/console/handoffs/{id:int}/claim", a(self.claim), methods=["POST"]),
             Route("/api/console/handoffs/{id:int}/messages", a(self.reply), methods=["POST"]),
             Route("/api/console/handoffs/{id:int}/notes", a(self.note), methods=["POST"]),
@@ -420,6 +426,9 @@ class Console:
         if isinstance(handoff, JSONResponse):
             return handoff
         found = await run_in_threadpool(self.queue.messages, handoff.id)
+        await run_in_threadpool(
+            self.audit.record, user.username, user.role, OPENED, f"handoff:{handoff.id}"
+        )
         return JSONResponse(
             {
                 "handoff": handoff.as_dict(),
@@ -427,6 +436,16 @@ class Console:
                 "queue_title": QUEUE_TITLES.get(handoff.queue, handoff.queue),
             }
         )
+
+    async def audit_entries(self, request: Request, user: User) -> Response:
+        """The audit log, newest first (`?before=<id>` pages back): leads and admins."""
+        if not user.can(LEAD):
+            return error(403, "leads_only", "The audit log is for leads and admins.")
+        raw = request.query_params.get("before")
+        if raw is not None and not (raw.isdigit() and len(raw) <= 12):
+            return error(400, "invalid_before", "?before= takes an entry id (a number).")
+        entries = await run_in_threadpool(self.audit.entries, int(raw) if raw else None)
+        return JSONResponse({"entries": [e.as_dict() for e in entries]})
 
     async def history(self, request: Request, user: User) -> Response:
         """The customer's conversations on every channel, newest first: for whoever may
@@ -524,7 +543,14 @@ class Console:
                 handoff.conversation_id, [agent_message(text, user.display_name)]
             )
         except RasaUnavailable as e:
-            return error(503, "not_delivered", str(e))
+            # The detail names the conversation (a phone number on SMS): the log has it.
+            logger.error("console: handoff %s: a reply was not delivered: %s", handoff.id, e)
+            return error(
+                503,
+                "not_delivered",
+                "The reply was not delivered: the customer's channel or the assistant did "
+                "not take it (the reason is in the log). Try again in a moment.",
+            )
         message = await run_in_threadpool(
             self.queue.add_message, handoff.id, FROM_AGENT, text, user.display_name
         )

@@ -45,6 +45,7 @@ from insights.export import csv_lines, jsonl_lines, records
 from insights.facts import TRANSIENT, FactsStore
 from insights.metrics import FilterError, Filters
 from insights.review import Query, conversation, search, session_end
+from privacy.audit import OPENED, AuditLog
 from routing.accounts import LEAD, User
 
 DEFAULT_DAYS = 30
@@ -80,8 +81,10 @@ class LeadWorkspace:
         rasa: RasaConversations,
         signed_in: Callable[[Handler], Callable[[Request], Awaitable[Response]]],
         json_body: Callable[[Request], Awaitable[dict[str, Any] | JSONResponse]],
+        audit: AuditLog | None = None,
     ) -> None:
         self.store = store
+        self.audit = audit
         self.rasa = rasa
         self.signed_in = signed_in
         self.json_body = json_body
@@ -144,6 +147,10 @@ class LeadWorkspace:
         if f is None:
             return error(
                 404, "unknown_conversation", f"There is no conversation {conversation_id}."
+            )
+        if self.audit is not None:
+            await run_in_threadpool(
+                self.audit.record, user.username, user.role, OPENED, f"conversation:{f.id}"
             )
         timeline, note = None, None
         try:

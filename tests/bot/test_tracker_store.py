@@ -215,3 +215,17 @@ def test_the_kept_tracker_can_be_read_ahead_of_a_turn(tmp_path: Path) -> None:
     assert kept_tracker("c1") is kept  # the store created last in this process
     assert run_async(store.retrieve("c1")) is kept
     assert store.kept("unknown") is None
+
+
+def test_personal_data_never_reaches_the_database(tmp_path: Path) -> None:
+    store = store_at(tmp_path / "tracker.db")
+    tracker = run_async(store.create_tracker("privacy-1"))
+    turn(tracker, "I'm Dana Whitfield, card 4111 1111 1111 1111, call +44 7700 900123")
+    run_async(store.save(tracker))
+    with store.engine.connect() as connection:
+        stored = [row[0] for row in connection.execute(sa.text("SELECT data FROM events"))]
+    everything = "\n".join(stored)
+    assert "4111" not in everything and "7700 900123" not in everything
+    assert "Dana" not in everything
+    assert "[PERSON], card [CARD], call [PHONE]" in everything
+    assert tracker.latest_message.text.startswith("I'm Dana")  # as typed, in memory

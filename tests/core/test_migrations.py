@@ -22,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from bot.channels import inbox as inbox_schema
+from privacy import audit as audit_schema
 from bot.store import SupportStore, load_seed
 from bot.store import schema as store_schema
 from bot.store.seed import rows_from_seed
@@ -50,6 +51,7 @@ MODEL_METADATAS = (
     accounts_schema.metadata,
     insights_schema.metadata,
     inbox_schema.metadata,
+    audit_schema.metadata,
 )
 OURS = frozenset(t for m in MODEL_METADATAS for t in m.tables)
 
@@ -282,6 +284,16 @@ def fill(engine: sa.engine.Engine, tables: frozenset[str] = OURS) -> None:
             "status": "pending",
             "attempts": 0,
             "received_at": now,
+        }
+    ]
+    rows["audit_log"] = [
+        {
+            "at": now,
+            "actor": "dana",
+            "role": "agent",
+            "action": "opened",
+            "subject": "handoff:1",
+            "detail": "{}",
         }
     ]
     metadata = models()

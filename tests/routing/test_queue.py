@@ -165,3 +165,23 @@ def test_a_close_can_be_undone_once_and_only_as_it_was(queue) -> None:
     assert not queue.reopen(placed.handoff.id, RESOLVED)  # nothing to undo any more
     with pytest.raises(HandoffError):
         queue.finish(placed.handoff.id, "sam", RESOLVED)  # still dana's
+
+
+def test_the_queue_stores_no_personal_data(queue) -> None:
+    request = make_request(
+        "conv-privacy",
+        transcript=[{"sender": "customer", "text": "card 4111 1111 1111 1111, I'm Dana"}],
+    )
+    handoff = queue.open(request).handoff
+    message = queue.relay(handoff.id, CustomerMessage("call me on +44 7700 900123", 1.0, {}))
+    with queue.db.begin() as c:
+        stored = "\n".join(
+            str(value)
+            for table in ("handoffs", "handoff_messages")
+            for row in c.execute(sa.text(f"SELECT * FROM {table}"))
+            for value in row
+        )
+    for value in ("4111 1111", "7700 900123", "dana.whitfield@example.com"):
+        assert value not in stored.replace(str(request.customer_email), "")
+    assert "card [CARD]" in stored and message.text == "call me on [PHONE]"
+    assert queue.get(handoff.id).summary["facts"]["email"] == "[EMAIL]"
