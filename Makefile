@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report export-customer forget-customer telegram-webhook export-annotations user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention export-customer forget-customer telegram-webhook export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -120,6 +120,9 @@ export-customer: $(VENV)/.installed ## everything held about one customer as JSO
 
 forget-customer: $(VENV)/.installed ## erase one customer from every store: make forget-customer EMAIL=…
 	@$(PY) -m bot.customer_data forget "$(EMAIL)"
+
+retention: $(VENV)/.installed ## erase conversations older than RETENTION_DAYS now (the web front does it daily)
+	@$(PY) -m bot.retention $(if $(DAYS),--days $(DAYS))
 
 report: $(VENV)/.installed ## the service's numbers: make report SINCE=2026-12-01 [UNTIL=…] [FORMAT=json]
 	@$(PY) -m insights.report --since $(or $(SINCE),$(shell date -u +%Y-%m-01)) $(if $(UNTIL),--until $(UNTIL)) --format $(or $(FORMAT),table)

@@ -133,6 +133,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAX_MESSAGE_CHARS", "5000", "Longest customer message accepted, in characters."),
     Setting(
+        "RETENTION_DAYS",
+        "90",
+        "Conversations whose last message is older are erased, and their facts keep only "
+        "numbers (daily in the web front, or `make retention`).",
+    ),
+    Setting(
         "HANDOFF_BACKEND",
         "console",
         "Where conversations go when they need a person: console (the built-in agent "
@@ -275,6 +281,7 @@ class Settings:
     mail_from: str = "Brightbasket Support <support@brightbasket.example>"
     chat_sessions_per_hour: int = 120
     messaging: tuple[tuple[str, str], ...] = ()  # TELEGRAM_*, SLACK_*, TWILIO_*, MESSENGER_*
+    retention_days: int = 90
 
     @classmethod
     def load(
@@ -346,6 +353,7 @@ class Settings:
             smtp_url=_smtp_url(raw["SMTP_URL"]),
             mail_from=raw["MAIL_FROM"],
             messaging=tuple((n, raw[n]) for n in raw if n.startswith(CHANNEL_PREFIXES)),
+            retention_days=_positive("RETENTION_DAYS", raw),
         )
 
     @property
@@ -389,6 +397,7 @@ class Settings:
             "SMTP_URL": self.smtp_url,
             "MAIL_FROM": self.mail_from,
             **dict(self.messaging),
+            "RETENTION_DAYS": str(self.retention_days),
         }
 
     def channel(self, name: str) -> dict[str, str] | None:

@@ -7,6 +7,7 @@ Pages come with a JSON twin, and every error is shaped once, in `error_response`
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from bot.retention import run_daily
 from bot.store import SupportStore
 from bot.web.chat import ChatFront
 from bot.web.console import Console
@@ -133,9 +135,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The embedded event broker's consumer: conversation facts for the lead workspace.
         stop = OutboxConsumer(facts).start()
+        # Conversations past RETENTION_DAYS: erased, their facts reduced to numbers.
+        retention = asyncio.create_task(run_daily(settings))
         try:
             yield
         finally:
+            retention.cancel()
             await run_in_threadpool(stop)
             facts.close()
             store.close()

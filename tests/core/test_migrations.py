@@ -22,7 +22,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from bot.channels import inbox as inbox_schema
-from privacy import audit as audit_schema
 from bot.store import SupportStore, load_seed
 from bot.store import schema as store_schema
 from bot.store.seed import rows_from_seed
@@ -39,6 +38,7 @@ from core.migrations import (
 from core.migrations.__main__ import main as migrations_cli
 from core.migrations.runner import BASELINE_TABLES
 from insights import schema as insights_schema
+from privacy import audit as audit_schema
 from routing import accounts as accounts_schema
 from routing import queue as queue_schema
 from routing.accounts import Accounts, hash_password
