@@ -155,6 +155,12 @@ def test_a_lead_reviews_an_escalated_conversation_and_the_dashboard_counts_it(
     workspace.select_option("#search-escalated", "true")
     workspace.click("#search-submit")
     result = f'#results .result[data-id="{row["id"]}"]'
+    # The unfiltered list may still be on screen (with this row in it): wait for the
+    # filtered one to replace it.
+    workspace.wait_for_function(
+        "document.querySelectorAll('#results .result[data-escalated=\"false\"]').length === 0",
+        timeout=WAIT_MS,
+    )
     workspace.wait_for_selector(result, timeout=WAIT_MS)
     assert workspace.locator('#results .result[data-escalated="false"]').count() == 0
     assert "asked for a person" in workspace.inner_text(result)
