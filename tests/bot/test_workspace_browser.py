@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from routing.accounts import AGENT, LEAD, Accounts
 from tests.conftest import page_session_id
@@ -157,9 +158,9 @@ def test_a_lead_reviews_an_escalated_conversation_and_the_dashboard_counts_it(
     result = f'#results .result[data-id="{row["id"]}"]'
     # The unfiltered list may still be on screen (with this row in it): wait for the
     # filtered one to replace it.
-    workspace.wait_for_function(
-        "document.querySelectorAll('#results .result[data-escalated=\"false\"]').length === 0",
-        timeout=WAIT_MS,
+    # (Playwright's expect polls from Python: the page's CSP allows no evaluated strings.)
+    expect(workspace.locator('#results .result[data-escalated="false"]')).to_have_count(
+        0, timeout=WAIT_MS
     )
     workspace.wait_for_selector(result, timeout=WAIT_MS)
     assert workspace.locator('#results .result[data-escalated="false"]').count() == 0
