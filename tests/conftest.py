@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -112,6 +113,29 @@ def postgres_admin_url() -> str:
     finally:
         engine.dispose()
     return url
+
+
+@contextmanager
+def postgres_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
+    """URLs of `count` new, empty PostgreSQL databases, dropped afterwards (skips the test
+    when there is no server, as `postgres_admin_url`)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.engine.make_url(postgres_admin_url())
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    names = [f"{prefix}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    with engine.connect() as c:
+        for name in names:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield [admin.set(database=n).render_as_string(hide_password=False) for n in names]
+    finally:
+        with engine.connect() as c:
+            for name in names:
+                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
 
 
 # --- Running servers ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from core.settings import Settings
 from insights.facts import FactsStore
 from insights.schema import broker_events
 from routing.queue import HandoffQueue
-from tests.conftest import run_async
+from tests.conftest import postgres_databases, run_async
 from tests.routing.test_backends import make_request
 
 EMAIL = "nora.quinn@example.net"
@@ -39,20 +39,8 @@ def settings(request, tmp_path: Path) -> Iterator[Settings]:
             tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}", f"sqlite:///{tmp_path / 'store.db'}"
         )
         return
-    from tests.conftest import postgres_admin_url
-
-    admin = sa.engine.make_url(postgres_admin_url())  # skips when there is no server
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    names = [f"bb_forget_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    with engine.connect() as c:
-        for name in names:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    urls = [admin.set(database=n).render_as_string(hide_password=False) for n in names]
-    yield load(tmp_path, *urls)
-    with engine.connect() as c:
-        for name in names:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with postgres_databases("bb_forget", 2) as urls:
+        yield load(tmp_path, *urls)
 
 
 def load(tmp_path: Path, tracker_url: str, store_url: str) -> Settings:

@@ -3,7 +3,6 @@ database itself; read by leads and admins only."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 
 from privacy.audit import ERASED, OPENED, AuditLog
 from tests.bot.test_console import console, open_handoff, signed_in  # noqa: F401
+from tests.conftest import postgres_databases
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -19,17 +19,8 @@ def url(request, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    from tests.conftest import postgres_admin_url
-
-    admin = sa.engine.make_url(postgres_admin_url())  # skips when there is no server
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    name = f"bb_audit_{uuid.uuid4().hex[:8]}"
-    with engine.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with engine.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with postgres_databases("bb_audit") as (url,):
+        yield url
 
 
 def test_entries_are_kept_newest_first_and_cannot_be_changed_or_deleted(url: str) -> None:
