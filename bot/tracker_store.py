@@ -38,6 +38,7 @@ kept tracker is, event for event and slot for slot, what the database would give
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
@@ -66,13 +67,24 @@ _latest: weakref.ReferenceType[UrlTrackerStore] | None = None
 # Slots holding the customer's own words, stored redacted like the messages themselves.
 FREE_TEXT_SLOTS = frozenset({SLOT_CSAT_COMMENT})
 RECENT_TRACKERS = 512  # conversations whose last saved tracker is kept in memory
+REPLIES_KEPT = 4096  # the bot's replies whose redaction is kept (most are its templates)
 # Set on a tracker this store loaded or saved: how many of its events are stored.
 STORED_ATTRIBUTE = "_brightbasket_stored_events"
 
 
+@functools.lru_cache(maxsize=REPLIES_KEPT)
+def redact_reply(text: str) -> privacy.Redacted:
+    """`privacy.redact` of a bot message: the bot says the same few hundred texts again
+    and again, so each is redacted once (the customer's messages are not kept)."""
+    return privacy.redact(text)
+
+
 def redact_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events as they are stored and published: without personal data."""
-    return [redact_event(data, privacy.redact, FREE_TEXT_SLOTS) for data in events]
+    return [
+        redact_event(data, privacy.redact, FREE_TEXT_SLOTS, redact_reply=redact_reply)
+        for data in events
+    ]
 
 
 def kept_tracker(sender_id: str) -> DialogueStateTracker | None:

@@ -18,7 +18,16 @@ by another author who saw neither the detector nor the other data). The detector
 
 A labelled span is found when a prediction of the same label covers at least half of
 it; a prediction is correct when at least half of it lies in a labelled span of its
-label. The targets: recall ≥ 0.97 on e-mail, phone, card and IBAN, ≥ 0.85 on names and
+label.
+
+Then, where the public corpora are beside the checkout (../shared/data), both detectors
+read messages with almost no names or addresses: CLINC150's validation queries (a few
+say "my name is jason") and GoEmotions' validation comments (whose names its authors
+replaced by "[NAME]"). The share of them where a detector finds a name or an address is
+mostly false alarms, on text unlike the training data: what turns "I am furious" into
+"I am [PERSON]" in a transcript an agent reads. It is shown, not a target.
+
+The targets: recall ≥ 0.97 on e-mail, phone, card and IBAN, ≥ 0.85 on names and
 addresses, overall precision ≥ 0.90, and p95 ≤ 10 ms per message. The command exits 1
 when ours misses one on data/eval/pii.jsonl (the holdout's verdicts are shown too).
 """
@@ -47,7 +56,7 @@ from core.constants import (
     PII_PERSON,
     PII_PHONE,
 )
-from core.paths import PROJECT_ROOT
+from core.paths import PROJECT_ROOT, SHARED_DATA_DIR
 from privacy.redacted import Span
 
 DATA = PROJECT_ROOT / "data" / "eval" / "pii.jsonl"
@@ -256,6 +265,54 @@ def evaluate(path: Path, presidio_too: bool, show: int) -> tuple[list[Result], b
     return results, all(ok for _, ok in checks)
 
 
+def clean_messages(root: Path = SHARED_DATA_DIR, per_corpus: int = 2000) -> dict[str, list[str]]:
+    """Public validation messages with almost no names or addresses, by corpus (none when the
+    corpora are not there). Only validation splits: the test splits are held out."""
+    found: dict[str, list[str]] = {}
+    clinc = root / "clinc150" / "train_val.json"
+    if clinc.is_file():
+        items = json.loads(clinc.read_text(encoding="utf-8")).get("val", [])
+        found["CLINC150 val"] = [text for text, _ in items][:per_corpus]
+    goemotions = root / "goemotions" / "original" / "dev.tsv"
+    if goemotions.is_file():
+        lines = goemotions.read_text(encoding="utf-8").splitlines()
+        found["GoEmotions val"] = [line.split("\t")[0] for line in lines if line][:per_corpus]
+    return found
+
+
+def false_alarms(presidio_too: bool, per_corpus: int) -> dict[str, dict[str, float]]:
+    """Per corpus and detector: the share of messages where a name or address is found."""
+    corpora = clean_messages(per_corpus=per_corpus)
+    if not corpora:
+        print(f"(no public corpora at {SHARED_DATA_DIR}: the false-alarm check is skipped)\n")
+        return {}
+    detectors = [("ours", ours())] + ([("presidio", presidio())] if presidio_too else [])
+    rates: dict[str, dict[str, float]] = {}
+    print("==> names or addresses found in public messages that hold almost none")
+    print(f"{'corpus':<16} {'messages':>8}  " + "  ".join(f"{n:>10}" for n, _ in detectors))
+    for corpus, texts in corpora.items():
+        rates[corpus] = {}
+        examples: list[str] = []
+        for name, detect in detectors:
+            flagged = 0
+            for text in texts:
+                spans = [s for s in detect(text) if s.label in (PII_PERSON, PII_ADDRESS)]
+                if spans:
+                    flagged += 1
+                    if name == "ours" and len(examples) < 3:
+                        examples.append(
+                            ", ".join(f"{text[s.start : s.end]!r} ({s.label})" for s in spans)
+                        )
+            rates[corpus][name] = flagged / len(texts) if texts else 0.0
+        print(
+            f"{corpus:<16} {len(texts):>8}  "
+            + "  ".join(f"{rates[corpus][n]:>10.1%}" for n, _ in detectors)
+            + (f"   e.g. {'; '.join(examples)}" if examples else "")
+        )
+    print()
+    return rates
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy.evaluate", description=__doc__)
     parser.add_argument(
@@ -267,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     parser.add_argument("--no-presidio", action="store_true", help="ours only")
     parser.add_argument("--show", type=int, default=10, help="misses and false alarms to list")
+    parser.add_argument(
+        "--clean", type=int, default=2000, help="public messages per corpus for the false-alarm "
+        "check (0: skip it)"
+    )
     options = parser.parse_args(argv)
     paths = options.data or [p for p in (DATA, HOLDOUT) if p.is_file()]
     numbers: dict[str, Any] = {}
@@ -288,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             for r in results
         }
+    if options.clean:
+        numbers["false_alarm_rate"] = false_alarms(not options.no_presidio, options.clean)
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(numbers, indent=2))

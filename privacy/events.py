@@ -23,16 +23,20 @@ Redact = Callable[[str], Redacted]
 
 
 def redact_event(
-    data: dict[str, Any], redact: Redact, free_text_slots: frozenset[str] = frozenset()
+    data: dict[str, Any],
+    redact: Redact,
+    free_text_slots: frozenset[str] = frozenset(),
+    redact_reply: Redact | None = None,
 ) -> dict[str, Any]:
     """A copy of the event with personal data replaced (the event itself is unchanged);
     `free_text_slots`: slots holding the customer's own words (a rating's comment), whose
-    values are redacted too."""
+    values are redacted too; `redact_reply`: for the bot's and agents' messages, where
+    the same text comes back often (a cached `redact`), else `redact`."""
     kind = data.get("event")
     if kind == EVENT_USER:
         return _user(data, redact)
     if kind == EVENT_BOT:
-        return _bot(data, redact)
+        return _bot(data, redact_reply or redact)
     if kind == EVENT_SLOT and data.get("name") in free_text_slots:
         value = data.get("value")
         if isinstance(value, str) and value:

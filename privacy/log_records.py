@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from privacy.redactor import redact_text
+from privacy.redactor import redact_text, shared_redactor
 
 _installed = False
 _original: Callable[..., logging.LogRecord] | None = None
@@ -46,6 +46,10 @@ def install(redactor: Callable[[str], str] = redact_text) -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+    if redactor is redact_text:
+        # The model loads now, at start, on the main thread: not during the first
+        # turn, and not while another thread may be importing PyTorch (privacy.ner).
+        shared_redactor().model.load()
 
 
 def uninstall() -> None:

@@ -10,6 +10,7 @@ committed in `privacy/model/` (a few MB) and loads in well under a second.
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ class NameAndAddressModel:
 
     @property
     def nlp(self) -> Any:
+        return self.load()
+
+    def load(self) -> Any:
+        """The pipeline, loaded now if it is not yet."""
         with self._lock:
             if self._nlp is None:
                 self._nlp = load(self.model_dir)
@@ -48,11 +53,29 @@ class NameAndAddressModel:
 
 
 def load(model_dir: Path) -> Any:
-    import spacy
-
+    spacy = import_spacy_without_torch()
     if not (model_dir / "meta.json").is_file():
         raise ConfigurationError(
             f"No name and address model in {model_dir}. It is committed with the code; "
             "restore it (git checkout privacy/model) or train it with `make train-privacy`."
         )
     return spacy.load(model_dir)
+
+
+def import_spacy_without_torch() -> Any:
+    """spaCy, imported so that its thinc does not import PyTorch (which it does whenever
+    PyTorch is installed, to offer models built on it): about 550 MB in each process
+    that redacts, for a CNN that runs on numpy. PyTorch itself stays importable; only
+    thinc, imported here first, goes without it. A process that has imported PyTorch or
+    thinc already gets spaCy as it is."""
+    if "thinc" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # "import torch" fails
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy

@@ -128,6 +128,15 @@ def test_order_problems_name_each_wrong_conversation() -> None:
     assert "no tracker" in problems[1]
 
 
+def test_a_text_stored_with_its_personal_data_replaced_is_in_order() -> None:
+    sent = {"a": ["it's tom.becker@example.com", "thanks"], "b": ["it's tom.becker@example.com"]}
+    stored = {
+        "a": user_texts(tracker("it's [EMAIL]", "thanks")),
+        "b": user_texts(tracker("it's [PHONE]")),
+    }
+    assert [p.split(":")[0] for p in order_problems(sent, stored)] == ["b"]
+
+
 # --- processes --------------------------------------------------------------------------
 
 

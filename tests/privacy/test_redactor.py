@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from privacy import redact, redact_json
 from privacy.events import redact_event
 from privacy.log_records import install, uninstall
@@ -65,7 +67,7 @@ def test_an_agents_message_and_a_rating_comment_are_redacted() -> None:
         "data": {"custom": {"data": {"sender": "agent", "text": "I'll call +44 7700 900123"}}},
     }
     assert redact_event(agent, redact)["data"]["custom"]["data"]["text"] == "I'll call [PHONE]"
-    comment = {"event": "slot", "name": "csat_comment", "value": "Cara at 07700 900456 was great"}
+    comment = {"event": "slot", "name": "csat_comment", "value": "Cara Lindqvist at 07700 900456 was great"}
     assert redact_event(comment, redact, frozenset({"csat_comment"}))["value"] == (
         "[PERSON] at [PHONE] was great"
     )
@@ -91,3 +93,11 @@ def log_with_personal_data(caplog) -> None:
             raise ValueError("bad card 5500 0000 0000 0004")
         except ValueError:
             logging.getLogger("tests.privacy").exception("failed for x@example.com")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I am unhappy", "I am frustrated and angry", "HUMAN", "i need a real person", "thanks, bye"],
+)
+def test_feelings_and_asking_for_a_person_are_not_names(text: str) -> None:
+    assert redact(text).text == text
