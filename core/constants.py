@@ -286,3 +286,23 @@ PII_LABELS = (
     PII_PERSON,
     PII_DOB,
 )
+
+# --- Consent (issue 18): what a customer agreed to, each purpose asked separately -------
+CONSENT_REMEMBER = "remember_conversations"  # link their chats to them across sessions
+CONSENT_ORDER_HISTORY = "use_order_history"  # offer their orders instead of asking
+CONSENT_PURPOSES = (CONSENT_REMEMBER, CONSENT_ORDER_HISTORY)
+# The words the customer is shown, stored with each choice: change them and the stored
+# choices keep the words that were agreed to.
+CONSENT_QUESTION = "You choose what I remember. You can change this at any time."
+CONSENT_TEXTS = {
+    CONSENT_REMEMBER: "Remember my conversations, so next time I don't have to repeat "
+    "myself. Without this, each conversation starts fresh.",
+    CONSENT_ORDER_HISTORY: "Use my order history to help me, for example to show my recent "
+    "orders instead of asking for an order number.",
+}
+# Custom payload key of a bot message asking the web chat to show the consent choices.
+CUSTOM_CONSENT = "consent"
+CONSENT_ASK = "ask"
+# Privacy requests a verified customer makes in the chat (bot.privacy_requests).
+REQUEST_EXPORT = "export"
+REQUEST_ERASE = "erase"

@@ -178,3 +178,29 @@ class PendingCode:
     customer_id: str
     expires_at: datetime
     attempts_left: int
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A customer's choice for one purpose (core.constants.CONSENT_*), with the words
+    they were shown and when."""
+
+    purpose: str
+    granted: bool
+    text: str
+    channel: str
+    decided_at: datetime
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """An export or erasure a verified customer asked for in the chat."""
+
+    id: int
+    customer_id: str
+    kind: str
+    conversation_key: str
+    requested_at: datetime
+    done_at: datetime | None = None
+    outcome: str | None = None

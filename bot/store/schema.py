@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -128,4 +129,34 @@ account_events = Table(
     Column("customer_id", String(16), ForeignKey("customers.id"), nullable=False),
     Column("kind", String(30), nullable=False),  # password_reset_sent, frozen
     Column("created_at", DateTime, nullable=False),
+)
+
+
+# Each consent choice a customer made, with the words they were shown (append-only: the
+# latest row of a conversation and purpose is the choice in force).
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_key", String(200), nullable=False, index=True),
+    Column("customer_id", String(16)),
+    Column("purpose", String(40), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+)
+
+# Export and erasure requests a verified customer made in the chat; an erasure is done
+# when the conversation has gone quiet (bot.privacy_requests).
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(16), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("conversation_key", String(200), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("done_at", DateTime),
+    Column("outcome", Text),
 )

@@ -29,11 +29,13 @@ from bot.store.models import (
     PROCESSING,
     Case,
     CodeCheck,
+    Consent,
     Customer,
     Order,
     OrderItem,
     Payment,
     PendingCode,
+    PrivacyRequest,
     ReturnRequest,
     Subscription,
 )
@@ -188,6 +190,111 @@ class SupportStore:
                     .where(schema.identities.c.customer_key == customer_key)
                     .values(customer_id=customer_id, linked_at=now)
                 )
+
+    def unlink_identity(self, customer_key: str) -> int:
+        """Forget which customer a conversation belongs to; how many links were removed."""
+        with self._begin() as c:
+            return c.execute(
+                delete(schema.identities).where(schema.identities.c.customer_key == customer_key)
+            ).rowcount
+
+    # -- consent ----------------------------------------------------------------------------
+    def record_consent(
+        self,
+        conversation_key: str,
+        purpose: str,
+        granted: bool,
+        text: str,
+        channel: str,
+        customer_id: str | None = None,
+    ) -> Consent:
+        """Keep a customer's choice for `purpose` with the words they were shown; earlier
+        choices stay, as their history."""
+        consent = Consent(
+            purpose=purpose,
+            granted=bool(granted),
+            text=text,
+            channel=channel,
+            decided_at=datetime.utcnow(),
+            customer_id=customer_id,
+        )
+        with self._begin() as c:
+            c.execute(
+                insert(schema.consents).values(
+                    conversation_key=conversation_key,
+                    customer_id=customer_id,
+                    purpose=purpose,
+                    granted=consent.granted,
+                    text=text,
+                    channel=channel,
+                    decided_at=consent.decided_at,
+                )
+            )
+        return consent
+
+    def consents(self, conversation_key: str) -> dict[str, Consent]:
+        """The choice in force for each purpose the conversation's customer decided on
+        (a purpose never decided on is absent: not granted)."""
+        t = schema.consents
+        with self._begin() as c:
+            rows = c.execute(
+                select(t).where(t.c.conversation_key == conversation_key).order_by(t.c.id)
+            ).all()
+        return {row.purpose: _consent(row) for row in rows}
+
+    def consent_history(self, conversation_keys: list[str], customer_id: str) -> list[Consent]:
+        """Every choice made in these conversations or by this customer, oldest first."""
+        t = schema.consents
+        with self._begin() as c:
+            rows = c.execute(
+                select(t)
+                .where(
+                    (t.c.conversation_key.in_(conversation_keys)) | (t.c.customer_id == customer_id)
+                )
+                .order_by(t.c.id)
+            ).all()
+        return [_consent(row) for row in rows]
+
+    # -- privacy requests ------------------------------------------------------------------
+    def add_privacy_request(self, customer_id: str, kind: str, conversation_key: str) -> int:
+        """Record an export or erasure request; its id. A second open request of the same
+        kind for the customer is the first one."""
+        t = schema.privacy_requests
+        with self._begin() as c:
+            existing = c.execute(
+                select(t.c.id).where(
+                    t.c.customer_id == customer_id, t.c.kind == kind, t.c.done_at.is_(None)
+                )
+            ).first()
+            if existing is not None:
+                return int(existing[0])
+            return int(
+                c.execute(
+                    insert(t).values(
+                        customer_id=customer_id,
+                        kind=kind,
+                        conversation_key=conversation_key,
+                        requested_at=datetime.utcnow(),
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    def pending_privacy_requests(self, kind: str) -> list[PrivacyRequest]:
+        t = schema.privacy_requests
+        with self._begin() as c:
+            rows = c.execute(
+                select(t).where(t.c.kind == kind, t.c.done_at.is_(None)).order_by(t.c.id)
+            ).all()
+        return [_privacy_request(row) for row in rows]
+
+    def finish_privacy_request(self, request_id: int, outcome: str) -> None:
+        t = schema.privacy_requests
+        with self._begin() as c:
+            c.execute(
+                update(t)
+                .where(t.c.id == request_id)
+                .values(done_at=datetime.utcnow(), outcome=outcome)
+            )
 
     # -- one-time codes -------------------------------------------------------------------
     def create_code(
@@ -608,3 +715,26 @@ def phone_digits(phone: str) -> str:
     """A phone number's digits, for comparing what people write with what platforms send
     ("+1 (555) 010-1" and "whatsapp:+15550101")."""
     return "".join(ch for ch in phone if ch.isdigit())
+
+
+def _consent(row: Any) -> Consent:
+    return Consent(
+        purpose=row.purpose,
+        granted=bool(row.granted),
+        text=row.text,
+        channel=row.channel,
+        decided_at=row.decided_at,
+        customer_id=row.customer_id,
+    )
+
+
+def _privacy_request(row: Any) -> PrivacyRequest:
+    return PrivacyRequest(
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        conversation_key=row.conversation_key,
+        requested_at=row.requested_at,
+        done_at=row.done_at,
+        outcome=row.outcome,
+    )
