@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention export-customer forget-customer telegram-webhook export-annotations user lock clean
+.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention privacy-requests export-customer forget-customer telegram-webhook export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -114,6 +114,9 @@ bench-insights: $(VENV)/.installed ## dashboard and search latency at 100,000 co
 
 seed-insights: $(VENV)/.installed ## add synthetic conversations to the lead workspace: make seed-insights N=100000
 	@$(PY) -m insights.seed --conversations $(or $(N),100000)
+
+privacy-requests: $(VENV)/.installed ## carry out the erasures customers asked for in the chat now (the web front does it every minute)
+	@$(PY) -m bot.privacy_requests --now
 
 export-customer: $(VENV)/.installed ## everything held about one customer as JSON: make export-customer EMAIL=… [OUT=file.json]
 	@$(PY) -m bot.customer_data export "$(EMAIL)" $(if $(OUT),--out "$(OUT)")

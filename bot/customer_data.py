@@ -204,8 +204,24 @@ class CustomerData:
                         )
                     ),
                 ),
-                "consent": [],  # not recorded yet (issue 18)
-                "audit": [],  # not recorded yet (issue 18)
+                "consent": rows(
+                    connection,
+                    sa.select(s.consents)
+                    .where(
+                        sa.or_(
+                            s.consents.c.conversation_key.in_(sorted(found.keys | found.senders)),
+                            s.consents.c.customer_id == customer_id,
+                        )
+                    )
+                    .order_by(s.consents.c.id),
+                ),
+                "privacy_requests": rows(
+                    connection,
+                    sa.select(s.privacy_requests).where(
+                        s.privacy_requests.c.customer_id == customer_id
+                    ),
+                ),
+                "audit": [],
             }
             for handoff in rows(
                 connection, sa.select(handoffs).where(handoffs.c.conversation_id.in_(senders))
@@ -214,6 +230,14 @@ class CustomerData:
                     connection, sa.select(messages).where(messages.c.handoff_id == handoff["id"])
                 )
                 data["handoffs"].append(handoff)
+        subjects = [f"customer:{customer_id}"]
+        subjects += [f"handoff:{h['id']}" for h in data["handoffs"]]
+        subjects += [f"conversation:{f['id']}" for f in data["conversation_facts"]]
+        audit = AuditLog(self.settings.store_url)
+        try:
+            data["audit"] = [entry.as_dict() for entry in audit.about(subjects)]
+        finally:
+            audit.close()
         data["conversations"] = self._conversations(senders)
         return data
 
@@ -307,6 +331,14 @@ class CustomerData:
                     ),
                 ),
                 ("linked conversations", s.identities, s.identities.c.customer_id == customer_id),
+                (
+                    "consent choices",
+                    s.consents,
+                    sa.or_(
+                        s.consents.c.conversation_key.in_(sorted(found.keys | found.senders)),
+                        s.consents.c.customer_id == customer_id,
+                    ),
+                ),
                 ("orders", s.orders, s.orders.c.customer_id == customer_id),
                 ("customer", s.customers, s.customers.c.id == customer_id),
             ):

@@ -1,4 +1,4 @@
-"""`Mailer`: how the assistant e-mails a customer (one-time codes).
+"""`Mailer`: how the assistant e-mails a customer (one-time codes, a copy of their data).
 
 Two implementations behind one Protocol:
 
@@ -33,12 +33,18 @@ SMTP_TIMEOUT_SECONDS = 15.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})  # a relay on this machine
 
 
+# An attached file: its name and its JSON bytes.
+Attachment = tuple[str, bytes]
+
+
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None:
-        """Deliver one plain-text message to `to`, or raise MailError."""
+    def send(self, to: str, subject: str, body: str, attachment: Attachment | None = None) -> None:
+        """Deliver one plain-text message to `to` (with a JSON file), or raise MailError."""
 
 
-def message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+def message(
+    sender: str, to: str, subject: str, body: str, attachment: Attachment | None = None
+) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
@@ -46,6 +52,9 @@ def message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain="brightbasket.example")
     mail.set_content(body)
+    if attachment is not None:
+        name, data = attachment
+        mail.add_attachment(data, maintype="application", subtype="json", filename=name)
     return mail
 
 
@@ -56,13 +65,13 @@ class OutboxMailer:
         self.folder = folder
         self.sender = sender
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, attachment: Attachment | None = None) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             path = self.folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as file:
-                file.write(bytes(message(self.sender, to, subject, body)))
+                file.write(bytes(message(self.sender, to, subject, body, attachment)))
         except OSError as e:
             raise MailError(f"Cannot write to the outbox {self.folder}: {e}.") from e
 
@@ -91,8 +100,8 @@ class SmtpMailer:
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
 
-    def send(self, to: str, subject: str, body: str) -> None:
-        mail = message(self.sender, to, subject, body)
+    def send(self, to: str, subject: str, body: str, attachment: Attachment | None = None) -> None:
+        mail = message(self.sender, to, subject, body, attachment)
         context = ssl.create_default_context()
         try:
             if self.tls:

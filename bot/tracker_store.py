@@ -28,7 +28,11 @@ events only, as a reload would give.
 Personal data never reaches the database (`privacy.redact`): a user event's text and
 parse data, a bot message's text and a rating's comment are stored with "[EMAIL]",
 "[PHONE]", "[PERSON]", … in place of the values, and published so to the event broker.
-The tracker of the turn in memory keeps the text as typed.
+The slots that hold one kind of personal data for a task (the e-mail to verify, the new
+address, the customer's name: `PERSONAL_SLOTS`) are stored as that kind's placeholder.
+The tracker of the turn in memory keeps the values; a tracker loaded from the database
+instead (after a restart, say) gets those slots emptied, so a task in progress asks for
+its value again rather than using "[ADDRESS]".
 
 Events are inserted in one statement per save, and the number already stored is taken
 from the load rather than counted again. tests/bot/test_tracker_store.py checks that a
@@ -51,21 +55,36 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SessionStarted
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 import privacy
-from core.constants import SLOT_CSAT_COMMENT
+from core.constants import (
+    PII_ADDRESS,
+    PII_EMAIL,
+    PII_PERSON,
+    SLOT_CSAT_COMMENT,
+    SLOT_CUSTOMER_NAME,
+    SLOT_EMAIL,
+    SLOT_NEW_ADDRESS,
+)
 from core.database import create_engine, normalize_database_url, prepare_database, redact
 from core.settings import Settings
 from privacy.events import redact_event
+from privacy.redacted import placeholder
 
 logger = logging.getLogger(__name__)
 
 _latest: weakref.ReferenceType[UrlTrackerStore] | None = None
 # Slots holding the customer's own words, stored redacted like the messages themselves.
 FREE_TEXT_SLOTS = frozenset({SLOT_CSAT_COMMENT})
+# Slots holding one kind of personal data while a task needs it: stored as its placeholder.
+PERSONAL_SLOTS = {
+    SLOT_EMAIL: PII_EMAIL,
+    SLOT_NEW_ADDRESS: PII_ADDRESS,
+    SLOT_CUSTOMER_NAME: PII_PERSON,
+}
 RECENT_TRACKERS = 512  # conversations whose last saved tracker is kept in memory
 REPLIES_KEPT = 4096  # the bot's replies whose redaction is kept (most are its templates)
 # Set on a tracker this store loaded or saved: how many of its events are stored.
@@ -82,7 +101,13 @@ def redact_reply(text: str) -> privacy.Redacted:
 def redact_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events as they are stored and published: without personal data."""
     return [
-        redact_event(data, privacy.redact, FREE_TEXT_SLOTS, redact_reply=redact_reply)
+        redact_event(
+            data,
+            privacy.redact,
+            FREE_TEXT_SLOTS,
+            redact_reply=redact_reply,
+            personal_slots=PERSONAL_SLOTS,
+        )
         for data in events
     ]
 
@@ -156,6 +181,9 @@ class UrlTrackerStore(SQLTrackerStore):
         tracker = await super().retrieve(sender_id)
         if tracker is not None:
             setattr(tracker, STORED_ATTRIBUTE, len(tracker.events))
+            for slot, label in PERSONAL_SLOTS.items():
+                if tracker.get_slot(slot) == placeholder(label):
+                    tracker.update(SlotSet(slot, None))  # the value was never stored
         return tracker
 
     async def create_tracker(

@@ -28,6 +28,7 @@ SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
 
 # --- Messaging channels (bot.channels): Rasa's input channel names, kept so that an
 # --- existing platform set-up (webhook paths, credentials.yml keys) keeps working ------
+CHANNEL_WEB_CHAT = "socketio"  # the web chat (bot.channels.socketio)
 CHANNEL_TELEGRAM = "telegram"
 CHANNEL_SLACK = "slack"
 CHANNEL_TWILIO = "twilio"  # SMS and WhatsApp
@@ -53,6 +54,8 @@ SLOT_REQUEST_TYPE = "request_type"  # "refund" or "return"
 SLOT_REFUND_REASON = "refund_reason"
 SLOT_NEW_ADDRESS = "new_address"
 SLOT_CONFIRM_CANCEL = "confirm_cancel"
+SLOT_PRIVACY_REQUEST = "privacy_request"  # REQUEST_EXPORT or REQUEST_ERASE, in the privacy form
+SLOT_CONFIRM_ERASE = "confirm_erase"  # the customer confirmed the erasure
 SLOT_VERIFICATION_CODE = "verification_code"  # "verified" once the e-mailed code matched
 SLOT_VERIFIED_BY = "verified_by"  # how the customer proved who they are: VERIFIED_BY_*
 VERIFIED_BY_IDENTITY = "identity_token"  # the company's website signed them in
@@ -91,7 +94,6 @@ CARRY_OVER_SLOTS: tuple[str, ...] = (
     SLOT_CUSTOMER_KEY,
     SLOT_CUSTOMER_ID,
     SLOT_CUSTOMER_NAME,
-    SLOT_EMAIL,
     SLOT_CUSTOMER_TIER,
     SLOT_HANDOFF_STATUS,  # a conversation held by a person stays with them
     SLOT_HANDOFF_REFERENCE,
@@ -152,6 +154,9 @@ INTENT_GOODBYE = "goodbye"
 INTENT_INFORM = "inform"
 INTENT_BOT_CHALLENGE = "bot_challenge"
 INTENT_STOP = "stop"  # leave the question being asked: "never mind", "forget it"
+INTENT_FORGET_ME = "forget_me"  # "forget me": withdraw consent, unlink the chat
+INTENT_EXPORT_DATA = "export_my_data"  # "send me a copy of my data"
+INTENT_ERASE_DATA = "erase_my_data"  # "delete all my data"
 # Intents that are not requests: asking one again is no repetition, and none of them is
 # what a conversation is about.
 SMALL_TALK_INTENTS = frozenset(
@@ -205,6 +210,9 @@ ACTION_ANSWER_FROM_HELP_CENTER = "action_answer_from_help_center"
 ACTION_HELP_CENTER_NOT_HELPFUL = "action_help_center_not_helpful"
 ACTION_RELAY_TO_AGENT = "action_relay_to_agent"  # a message while a person holds the chat
 ACTION_ASK_CONFIRM_CANCEL = "action_ask_confirm_cancel"  # the subscription form's question
+ACTION_FORGET_ME = "action_forget_me"  # consent withdrawn: not remembered from now on
+ACTION_PRIVACY_REQUEST = "action_privacy_request"  # an export or erasure, once verified
+ACTION_ASK_CONFIRM_ERASE = "action_ask_confirm_erase"  # the privacy form's question
 
 FORM_ORDER_LOOKUP = "order_lookup_form"
 FORM_DELIVERY_PROBLEM = "delivery_problem_form"
@@ -213,6 +221,7 @@ FORM_ADDRESS = "address_form"
 FORM_ACCOUNT = "account_form"
 FORM_BILLING = "billing_form"
 FORM_SUBSCRIPTION = "subscription_form"
+FORM_PRIVACY = "privacy_form"
 
 # --- Keys in a message that are not stored (set by nlu.SharedEncoderFeaturizer for the
 # --- components after it, within one pass through the pipeline) ----------------------
@@ -303,6 +312,7 @@ CONSENT_TEXTS = {
 # Custom payload key of a bot message asking the web chat to show the consent choices.
 CUSTOM_CONSENT = "consent"
 CONSENT_ASK = "ask"
-# Privacy requests a verified customer makes in the chat (bot.privacy_requests).
+# Privacy requests a verified customer makes in the chat (bot.privacy_requests), the
+# values of the privacy_request slot.
 REQUEST_EXPORT = "export"
 REQUEST_ERASE = "erase"

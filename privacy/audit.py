@@ -96,5 +96,21 @@ class AuditLog:
             for r in rows
         ]
 
+    def about(self, subjects: list[str]) -> list[Entry]:
+        """Every entry about one of `subjects` ("customer:C1001", "handoff:7", …), oldest
+        first (a customer's export holds them)."""
+        if not subjects:
+            return []
+        with self.db.begin() as connection:
+            rows = connection.execute(
+                sa.select(audit_log)
+                .where(audit_log.c.subject.in_(sorted(set(subjects))))
+                .order_by(audit_log.c.id)
+            ).all()
+        return [
+            Entry(r.id, r.at, r.actor, r.role, r.action, r.subject, json.loads(r.detail or "{}"))
+            for r in rows
+        ]
+
     def close(self) -> None:
         self.db.close()

@@ -325,8 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-presidio", action="store_true", help="ours only")
     parser.add_argument("--show", type=int, default=10, help="misses and false alarms to list")
     parser.add_argument(
-        "--clean", type=int, default=2000, help="public messages per corpus for the false-alarm "
-        "check (0: skip it)"
+        "--clean",
+        type=int,
+        default=2000,
+        help="public messages per corpus for the false-alarm check (0: skip it)",
     )
     options = parser.parse_args(argv)
     paths = options.data or [p for p in (DATA, HOLDOUT) if p.is_file()]

@@ -5,7 +5,9 @@
 - a bot event: its text (a reply may repeat an address or a name), and the text of an
   agent's message in its custom payload.
 
-- a slot of the customer's own words (the rating's comment).
+- a slot of the customer's own words (the rating's comment): its value redacted;
+- a slot holding one kind of personal data (the e-mail to verify, the new address, the
+  customer's name): its value replaced whole by that kind's placeholder.
 
 Other slots, intents, scores and everything else are kept as they are.
 """
@@ -13,7 +15,7 @@ Other slots, intents, scores and everything else are kept as they are.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.constants import CUSTOM_TEXT, EVENT_BOT, EVENT_SLOT, EVENT_USER
@@ -27,16 +29,23 @@ def redact_event(
     redact: Redact,
     free_text_slots: frozenset[str] = frozenset(),
     redact_reply: Redact | None = None,
+    personal_slots: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A copy of the event with personal data replaced (the event itself is unchanged);
     `free_text_slots`: slots holding the customer's own words (a rating's comment), whose
     values are redacted too; `redact_reply`: for the bot's and agents' messages, where
-    the same text comes back often (a cached `redact`), else `redact`."""
+    the same text comes back often (a cached `redact`), else `redact`; `personal_slots`:
+    slot name -> the label of the personal data it holds, whose value is replaced whole
+    by the label's placeholder."""
     kind = data.get("event")
     if kind == EVENT_USER:
         return _user(data, redact)
     if kind == EVENT_BOT:
         return _bot(data, redact_reply or redact)
+    if kind == EVENT_SLOT and personal_slots and data.get("name") in personal_slots:
+        if data.get("value") in (None, ""):
+            return data
+        return {**data, "value": placeholder(personal_slots[data["name"]])}
     if kind == EVENT_SLOT and data.get("name") in free_text_slots:
         value = data.get("value")
         if isinstance(value, str) and value:

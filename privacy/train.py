@@ -64,7 +64,9 @@ def examples(nlp: Any, rows: list[dict[str, Any]]) -> list[Any]:
     return made
 
 
-def train(data: tuple[Path, ...], out: Path, epochs: int = EPOCHS, seed: int = SEED) -> dict[str, Any]:
+def train(
+    data: tuple[Path, ...], out: Path, epochs: int = EPOCHS, seed: int = SEED
+) -> dict[str, Any]:
     import spacy
     from spacy.util import compounding, fix_random_seed, minibatch
 
@@ -135,8 +137,12 @@ def train(data: tuple[Path, ...], out: Path, epochs: int = EPOCHS, seed: int = S
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy.train", description=__doc__)
     parser.add_argument(
-        "--data", type=Path, action="append", help="a training file (repeatable; default: "
-        + " and ".join(path.name for path in DATA) + ")"
+        "--data",
+        type=Path,
+        action="append",
+        help="a training file (repeatable; default: "
+        + " and ".join(path.name for path in DATA)
+        + ")",
     )
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--epochs", type=int, default=EPOCHS)

@@ -12,6 +12,7 @@ from bot.actions import (  # noqa: F401 - importing registers the actions
     handoff,
     knowledge,
     orders,
+    privacy,
     questions,
     returns,
     session,

@@ -18,6 +18,10 @@ from bot.store import Customer, SupportStore
 from bot.store.models import CODE_EXPIRED, CODE_LOCKED, CODE_NONE, CODE_OK, CODE_WRONG
 from bot.verification import OneTimeCodes
 from core.constants import (
+    CHANNEL_WEB_CHAT,
+    CONSENT_ASK,
+    CONSENT_REMEMBER,
+    CUSTOM_CONSENT,
     INTENT_REQUEST_HUMAN,
     REQUESTED_SLOT,
     SLOT_AMOUNT,
@@ -65,8 +69,10 @@ CODE_REPLIES = {
 EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 DIGITS_PATTERN = re.compile(r"\d+")
 
-# Slots that belong to one request; cleared when the request is handled.
+# Slots that belong to one request; cleared when the request is handled. The e-mail the
+# customer typed is among them: once matched, the customer id is what the bot works with.
 TRANSIENT_SLOTS = (
+    SLOT_EMAIL,
     SLOT_ISSUE_TYPE,
     SLOT_REFUND_REASON,
     SLOT_NEW_ADDRESS,
@@ -118,6 +124,28 @@ def strongly_verified(tracker: Tracker) -> bool:
     """Whether the customer proved who they are well enough to change their account: a
     signed identity from the website, or a one-time code (never an e-mail alone)."""
     return tracker.get_slot(SLOT_VERIFIED_BY) in STRONG_VERIFICATION
+
+
+def remembers(store: SupportStore, conversation_key: str) -> bool:
+    """Whether the conversation's customer agreed to be remembered across sessions."""
+    choice = store.consents(conversation_key).get(CONSENT_REMEMBER)
+    return choice is not None and choice.granted
+
+
+def consent_question(tracker: Tracker) -> dict[str, Any] | None:
+    """The message that opens the web chat's consent choices, for a customer who just
+    proved who they are and has not chosen yet; None on other channels."""
+    if tracker.get_latest_input_channel() != CHANNEL_WEB_CHAT:
+        return None
+    if get_store().consents(tracker.sender_id):
+        return None
+    return {
+        "json_message": {
+            CUSTOM_CONSENT: CONSENT_ASK,
+            "text": "Thanks, that's you. Would you like me to remember you next time? "
+            "You choose, and you can change it at any time.",
+        }
+    }
 
 
 def customer_key(tracker: Tracker) -> str:
@@ -359,7 +387,13 @@ class VerifiedFormValidation(FormValidationAction):
                 return {SLOT_VERIFICATION_CODE: None}
             check = codes.check(key, found.group(0).replace(" ", ""))
             if check.outcome == CODE_OK and check.customer_id is not None:
-                get_store().link_identity(key, check.customer_id)
+                store = get_store()
+                if remembers(store, tracker.sender_id):
+                    store.link_identity(key, check.customer_id)
+                else:
+                    ask = consent_question(tracker)
+                    if ask is not None:
+                        dispatcher.utter_message(**ask)
                 return {
                     SLOT_VERIFICATION_CODE: CODE_VERIFIED,
                     SLOT_VERIFIED_BY: VERIFIED_BY_CODE,

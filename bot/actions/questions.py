@@ -21,11 +21,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.base import customer_key, get_codes, verified_customer
+from bot.actions.base import customer_key, get_codes, get_store, verified_customer
 from bot.errors import MailError, StoreError
+from bot.store import Order
 from bot.support import mask_email
 from core.constants import (
+    CONSENT_ORDER_HISTORY,
     INTENT_REQUEST_HUMAN,
+    PROVEN_IDENTITY,
+    SLOT_CUSTOMER_ID,
     SLOT_EMAIL,
     SLOT_ISSUE_TYPE,
     SLOT_NEW_ADDRESS,
@@ -35,6 +39,7 @@ from core.constants import (
     SLOT_REQUEST_TYPE,
     SLOT_TONE,
     SLOT_VERIFICATION_CODE,
+    SLOT_VERIFIED_BY,
     TONE_EMPATHETIC,
 )
 
@@ -130,7 +135,53 @@ class AskQuestion:
 
 
 class ActionAskOrderNumber(AskQuestion, Action):
+    """The order number question; a customer who proved who they are and agreed to "use
+    my order history" gets their most recent orders as buttons too."""
+
     slot = SLOT_ORDER_NUMBER
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        message = QUESTIONS[self.slot].message(tracker)
+        try:
+            orders = await asyncio.to_thread(recent_orders, tracker)
+        except StoreError:
+            logger.exception("the order history could not be read; asking for the number")
+            orders = []
+        if orders:
+            message["text"] = "Which order is it? Here are your most recent ones, or type the " + (
+                "5-digit order number."
+            )
+            message["buttons"] = [
+                {"title": f"{o.number} · {shorten(o.item_summary)}", "payload": o.number}
+                for o in orders
+            ] + message["buttons"]
+        dispatcher.utter_message(**message)
+        return []
+
+
+RECENT_ORDERS = 3
+
+
+def recent_orders(tracker: Tracker) -> list[Order]:
+    """The customer's latest orders, when they proved who they are and agreed that their
+    order history is used; else none."""
+    customer_id = tracker.get_slot(SLOT_CUSTOMER_ID)
+    if not customer_id or tracker.get_slot(SLOT_VERIFIED_BY) not in PROVEN_IDENTITY:
+        return []
+    store = get_store()
+    choice = store.consents(tracker.sender_id).get(CONSENT_ORDER_HISTORY)
+    if choice is None or not choice.granted:
+        return []
+    orders = sorted(
+        store.orders_for_customer(str(customer_id)), key=lambda o: o.placed_on, reverse=True
+    )
+    return orders[:RECENT_ORDERS]
+
+
+def shorten(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class ActionAskEmail(AskQuestion, Action):

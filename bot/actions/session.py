@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from bot.actions.base import (
     SupportAction,
     get_store,
+    remembers,
     verified_customer,
 )
 from bot.errors import StoreError
@@ -48,6 +49,7 @@ from core.constants import (
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_BY,
     SLOT_WELCOME_BACK,
+    VERIFIED_BY_CODE,
     VERIFIED_BY_IDENTITY,
     VERIFIED_BY_LINK,
 )
@@ -64,7 +66,13 @@ class ActionSessionStart(Action):
     """Start a session: keep the customer's identity and note a returning customer's
     latest open case. The question about it ("Welcome back — is this about the late
     order 10234?") is asked by `action_greet`, only when the first message does not
-    already say what the customer wants."""
+    already say what the customer wants.
+
+    Remembering an anonymous customer across sessions takes their consent ("remember my
+    conversations", `CONSENT_REMEMBER`): without it, a new session starts fresh — no
+    identity carried over, no link to their account, no open case of an earlier chat.
+    A customer the channel proves afresh each session (the website's signed token, a
+    phone number on file) is known by that proof, with or without it."""
 
     def name(self) -> str:
         return ACTION_SESSION_START
@@ -81,30 +89,44 @@ class ActionSessionStart(Action):
             key = str(previous_key)  # an anonymous customer, maybe verified by e-mail code
         else:
             key = tracker.sender_id  # signed out since: anonymous again
+        try:
+            store = get_store()
+            remember = remembers(store, tracker.sender_id)
+        except StoreError:
+            logger.exception("session start: the store failed; starting without history")
+            store, remember = None, False
         events: list[EventType] = [SessionStarted()]
-        # Carry over the customer's identity while it is the same customer; a request of
-        # the last session is remembered as a case in the store instead of half-filled
-        # slots.
+        # Carry over the customer's identity while it is the same customer and they agreed
+        # to be remembered; a request of the last session is remembered as a case in the
+        # store instead of half-filled slots.
         for slot in CARRY_OVER_SLOTS:
             value = tracker.get_slot(slot)
             same_customer = key == previous_key or slot not in IDENTITY_SLOTS
-            if value is not None and slot != SLOT_CUSTOMER_KEY and same_customer:
+            remembered = remember or slot not in IDENTITY_SLOTS
+            if value is not None and slot != SLOT_CUSTOMER_KEY and same_customer and remembered:
                 events.append(SlotSet(slot, value))
         events.append(SlotSet(SLOT_CUSTOMER_KEY, key))
+        case, customer = None, None
         try:
-            store = get_store()
+            if store is None:
+                raise StoreError("the store is unavailable")
             if signed_in is not None:
                 customer = store.get_customer(signed_in)
                 if customer is None:
                     logger.warning(
                         "session start: signed-in customer %s is not in the store", signed_in
                     )
-            else:
+            elif remember:
+                proven = tracker.get_slot(SLOT_CUSTOMER_ID)
+                if proven and tracker.get_slot(SLOT_VERIFIED_BY) == VERIFIED_BY_CODE:
+                    # Proved by a code in the last session, agreed to be remembered since.
+                    store.link_identity(key, str(proven))
                 customer = store.customer_for_key(key)
             if customer is not None:
-                # A conversation is linked to a customer once a one-time code matched;
-                # the proof itself lasts one session: a new session (after a break, or
-                # someone else at the same browser) needs a new code to change anything.
+                # A conversation is linked to a customer once a one-time code matched (and
+                # they agreed); the proof itself lasts one session: a new session (after a
+                # break, or someone else at the same browser) needs a new code to change
+                # anything.
                 proof = VERIFIED_BY_LINK  # linked by a code in an earlier session
                 if signed_in is not None and metadata.get(METADATA_IDENTITY_PROOF) is None:
                     proof = VERIFIED_BY_IDENTITY  # the website's signed token
@@ -119,7 +141,8 @@ class ActionSessionStart(Action):
                     SLOT_CONTACTS_7D, store.contacts_since(key, customer.id if customer else None)
                 )
             )
-            case = store.latest_open_case(key, customer.id if customer else None)
+            if remember or customer is not None:
+                case = store.latest_open_case(key, customer.id if customer else None)
             if tracker.get_slot(SLOT_HANDOFF_STATUS) in SILENT_STATUSES:
                 case = None  # a person has the conversation: the bot stays quiet
         except StoreError:

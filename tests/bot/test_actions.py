@@ -14,6 +14,7 @@ from bot.actions.session import ActionGreet, ActionSessionStart
 from bot.actions.support import NOT_UNDERSTOOD, ActionDefaultFallback, consecutive_fallbacks
 from bot.store import SupportStore
 from bot.store.models import CASE_LATE_DELIVERY
+from core.constants import CONSENT_REMEMBER, CONSENT_TEXTS
 from tests.conftest import run_async
 
 
@@ -77,13 +78,40 @@ def test_session_start_without_metadata_falls_back_to_sender_id() -> None:
     assert slot_events(events)["customer_key"] == "sender-xyz"
 
 
-def test_session_start_keeps_an_anonymous_customer_verified_in_this_conversation(store) -> None:
+def remember(store: SupportStore, sender: str, granted: bool = True) -> None:
+    store.record_consent(sender, CONSENT_REMEMBER, granted, CONSENT_TEXTS[CONSENT_REMEMBER], "web")
+
+
+def test_session_start_keeps_an_anonymous_customer_who_agreed_to_be_remembered(store) -> None:
     store.link_identity("sender-xyz", "C1004")
+    remember(store, "sender-xyz")
     previous = {"customer_key": "sender-xyz", "customer_id": "C1004", "email": "tom@x.example"}
     _, events = run(ActionSessionStart(), tracker(previous, sender="sender-xyz"))
     slots = slot_events(events)
     assert slots["customer_key"] == "sender-xyz" and slots["customer_id"] == "C1004"
-    assert slots["email"] == "tom@x.example"
+    assert "email" not in slots  # the e-mail typed for a task is not kept
+
+
+@pytest.mark.parametrize("granted", [False, None])
+def test_without_consent_a_new_session_starts_fresh(store, granted) -> None:
+    store.link_identity("sender-xyz", "C1001")  # linked before consent was asked
+    store.open_case("sender-xyz", CASE_LATE_DELIVERY, "late", order_number="10234")
+    if granted is not None:
+        remember(store, "sender-xyz", granted)
+    previous = {"customer_key": "sender-xyz", "customer_id": "C1001", "customer_name": "Dana"}
+    _, events = run(ActionSessionStart(), tracker(previous, sender="sender-xyz"))
+    slots = slot_events(events)
+    assert slots["customer_key"] == "sender-xyz"
+    assert "customer_id" not in slots and "customer_name" not in slots
+    assert slots["open_case_id"] is None  # no earlier conversation is brought up
+
+
+def test_consent_given_after_a_code_links_the_chat_at_the_next_session(store) -> None:
+    previous = {"customer_key": "web-5", "customer_id": "C1001", "verified_by": "code"}
+    remember(store, "web-5")
+    _, events = run(ActionSessionStart(), tracker(previous, sender="web-5"))
+    assert store.customer_for_key("web-5").id == "C1001"
+    assert slot_events(events)["verified_by"] == "linked"
 
 
 def test_session_start_forgets_a_signed_in_customer_once_the_identity_is_gone(store) -> None:
@@ -101,6 +129,7 @@ def test_returning_customer_is_asked_about_the_open_case(store) -> None:
     """Session start notes the open case and says nothing; a first message that does not
     say what the customer wants ("hi") gets the question."""
     store.link_identity("web-42", "C1001")
+    remember(store, "sender-1")
     case = store.open_case(
         "web-42", CASE_LATE_DELIVERY, "late", order_number="10234", customer_id="C1001"
     )

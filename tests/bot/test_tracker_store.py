@@ -29,6 +29,9 @@ slots:
   email:
     type: text
     mappings: [{type: custom}]
+  order_number:
+    type: text
+    mappings: [{type: custom}]
 responses:
   utter_greet: [{text: hi}]
 """
@@ -39,7 +42,9 @@ def store_at(path: Path) -> UrlTrackerStore:
     return UrlTrackerStore(domain=DOMAIN, host=f"sqlite:///{path}")
 
 
-def turn(tracker: DialogueStateTracker, text: str, email: str | None = None) -> None:
+def turn(
+    tracker: DialogueStateTracker, text: str, order: str | None = None, email: str | None = None
+) -> None:
     tracker.update(
         UserUttered(
             text,
@@ -47,6 +52,8 @@ def turn(tracker: DialogueStateTracker, text: str, email: str | None = None) -> 
             parse_data={"text": text, "emotion": {"frustration": 0.1}},
         )
     )
+    if order:
+        tracker.update(SlotSet("order_number", order))
     if email:
         tracker.update(SlotSet("email", email))
     tracker.update(ActionExecuted("utter_greet"))
@@ -84,14 +91,14 @@ def test_a_kept_tracker_is_what_the_database_gives(tmp_path: Path) -> None:
     second = run_async(store.retrieve("c1"))
     assert second is not tracker
     assert state(second) == state(run_async(store_at(path).retrieve("c1")))
-    for text, email in (("where is my order", "a@example.com"), ("thanks", None)):
-        turn(second, text, email)
+    for text, order in (("where is my order", "10234"), ("thanks", None)):
+        turn(second, text, order)
         run_async(store.save(second))
         kept = run_async(store.retrieve("c1"))
         assert kept is second
         reloaded = run_async(store_at(path).retrieve("c1"))
         assert state(kept) == state(reloaded)
-        assert kept.get_slot("email") == "a@example.com"
+        assert kept.get_slot("order_number") == "10234"
     # The first turn's 8 events, then the 5 and 4 of the two turns after it.
     assert stored_rows(path, "c1") == len(tracker.events) + 5 + 4
 
@@ -229,3 +236,18 @@ def test_personal_data_never_reaches_the_database(tmp_path: Path) -> None:
     assert "Dana" not in everything
     assert "[PERSON], card [CARD], call [PHONE]" in everything
     assert tracker.latest_message.text.startswith("I'm Dana")  # as typed, in memory
+
+
+def test_a_slot_of_personal_data_is_stored_as_its_placeholder(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    store = store_at(path)
+    tracker = new_conversation(store, "c1")
+    turn(tracker, "it's dana.whitfield@example.com", email="dana.whitfield@example.com")
+    run_async(store.save(tracker))
+    with store.engine.connect() as connection:
+        stored = "\n".join(r[0] for r in connection.execute(sa.text("SELECT data FROM events")))
+    assert "dana" not in stored and '"value": "[EMAIL]"' in stored
+    assert run_async(store.retrieve("c1")).get_slot("email") == "dana.whitfield@example.com"
+    # Loaded from the database (another process, a restart): asked again, never "[EMAIL]".
+    reloaded = run_async(store_at(path).retrieve("c1"))
+    assert reloaded.get_slot("email") is None

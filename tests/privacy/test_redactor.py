@@ -67,7 +67,11 @@ def test_an_agents_message_and_a_rating_comment_are_redacted() -> None:
         "data": {"custom": {"data": {"sender": "agent", "text": "I'll call +44 7700 900123"}}},
     }
     assert redact_event(agent, redact)["data"]["custom"]["data"]["text"] == "I'll call [PHONE]"
-    comment = {"event": "slot", "name": "csat_comment", "value": "Cara Lindqvist at 07700 900456 was great"}
+    comment = {
+        "event": "slot",
+        "name": "csat_comment",
+        "value": "Cara Lindqvist at 07700 900456 was great",
+    }
     assert redact_event(comment, redact, frozenset({"csat_comment"}))["value"] == (
         "[PERSON] at [PHONE] was great"
     )
