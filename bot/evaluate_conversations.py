@@ -43,11 +43,15 @@ import yaml
 from bot.errors import BotError
 from bot.mail import outbox_messages
 from bot.rasa_server import api_headers
+from bot.store import SupportStore
 from bot.store.schema import verification_codes
 from bot.verification import code_in
 from core.constants import (
     ACTION_DEFAULT_FALLBACK,
     ACTION_SESSION_START,
+    CHANNEL_WEB_CHAT,
+    CONSENT_REMEMBER,
+    CONSENT_TEXTS,
     EVENT_ACTION,
     EVENT_SESSION_STARTED,
     EVENT_SLOT,
@@ -446,7 +450,9 @@ class Player:
         _, token = self.sessions.issue(sender)
         if script.earlier_chat:
             # The same customer, in the same browser, an earlier session: it ends as
-            # Rasa ends an expired one, and the scored chat starts a new session.
+            # Rasa ends an expired one, and the scored chat starts a new session. They
+            # agreed to be remembered (without it, the new session starts fresh).
+            self.remember(sender)
             for text in script.earlier_chat:
                 self.say(sender, token, self.typed(text))
             self.say(sender, token, "/session_start")  # what Rasa runs on expiry
@@ -456,6 +462,16 @@ class Player:
         handoff = self.queue.open_for_conversation(sender)
         outcome = outcome_of(script, replies, events, handoff_facts(handoff))
         return outcome, sender, sessions_escalated(every)
+
+    def remember(self, sender: str) -> None:
+        """The customer's "remember my conversations", as the web chat records it."""
+        store = SupportStore(self.settings.store_url)
+        try:
+            store.record_consent(
+                sender, CONSENT_REMEMBER, True, CONSENT_TEXTS[CONSENT_REMEMBER], CHANNEL_WEB_CHAT
+            )
+        finally:
+            store.close()
 
     def typed(self, text: str) -> str:
         """What the customer types: `{code}` is the one-time code of the latest e-mail in

@@ -22,6 +22,7 @@ from core.constants import (
     CONSENT_ASK,
     CONSENT_REMEMBER,
     CUSTOM_CONSENT,
+    CUSTOM_TEXT,
     INTENT_REQUEST_HUMAN,
     REQUESTED_SLOT,
     SLOT_AMOUNT,
@@ -139,11 +140,15 @@ def consent_question(tracker: Tracker) -> dict[str, Any] | None:
         return None
     if get_store().consents(tracker.sender_id):
         return None
+    # Sent as the web chat's markers are (socket.io's `bot_uttered` carries `data`): the
+    # page shows the text and opens its "Privacy" choices.
     return {
         "json_message": {
-            CUSTOM_CONSENT: CONSENT_ASK,
-            "text": "Thanks, that's you. Would you like me to remember you next time? "
-            "You choose, and you can change it at any time.",
+            "data": {
+                CUSTOM_CONSENT: CONSENT_ASK,
+                CUSTOM_TEXT: "Thanks, that's you. Would you like me to remember you next "
+                "time? You choose, and you can change it at any time.",
+            }
         }
     }
 

@@ -8,6 +8,11 @@
 - `GET /api/conversations/{id}/messages` is the transcript a reloaded page shows. It
   needs that conversation's token (`Authorization: Bearer`), or a signed-in lead, or the
   agent who holds (or may claim) its handoff.
+- `GET /api/chat/consent` is the customer's consent choices in the conversation that the
+  token (`Authorization: Bearer`) binds: the question, and per purpose the words shown,
+  `granted` (true, false, or null: never decided) and `decided_at`. `PUT` with
+  `{"remember_conversations": bool, "use_order_history": bool}` (one or both) records
+  each choice that changed, with the time and the server's words, and answers as `GET`.
 - `/demo` (only while DEMO_SIGN_IN is true) plays the company's website: pick a sample
   customer and the chat opens signed in as them, with an identity token signed by
   IDENTITY_SECRET, as a real website would sign one.
@@ -15,8 +20,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any, TypedDict
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
@@ -25,11 +31,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.errors import StoreError
-from bot.store import SupportStore, load_seed
+from bot.store import Consent, SupportStore, load_seed
 from bot.web.console import SESSION_COOKIE
 from bot.web.rasa_client import RasaConversations, RasaUnavailable
+from core.constants import CHANNEL_WEB_CHAT, CONSENT_PURPOSES, CONSENT_QUESTION, CONSENT_TEXTS
 from core.conversation import Conversation
-from core.json_body import JSONBodyError, read_body, read_json
+from core.json_body import JSONBodyError, check_content_type, read_body, read_json
 from core.rate_limit import RateLimiter
 from core.settings import Settings
 from core.tokens import IdentityTokens, SessionTokens
@@ -39,6 +46,11 @@ from routing.queue import HandoffQueue
 
 MAX_SESSION_BODY_BYTES = 4096
 DEMO_IDENTITY_TTL_SECONDS = 3600
+MAX_CONSENT_BODY_BYTES = 1024  # two booleans and their names: about 60 bytes
+CONSENT_CHANNEL = CHANNEL_WEB_CHAT  # the channel stored with a choice made in the web chat
+# Consent changes per conversation: a customer clicks Save a few times at most.
+CONSENT_CHANGES_PER_MINUTE = 20
+CONSENT_CHANGES_BURST = 10
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -47,6 +59,87 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+class ConsentChoice(TypedDict):
+    """One purpose in `GET /api/chat/consent`."""
+
+    purpose: str  # core.constants.CONSENT_PURPOSES
+    text: str  # the words the chat shows for it (CONSENT_TEXTS), stored with a choice
+    granted: bool | None  # None: never decided (not granted)
+    decided_at: str | None  # ISO 8601, UTC, of the choice in force
+
+
+class ConsentChoices(TypedDict):
+    """The body of `GET` and `PUT /api/chat/consent`."""
+
+    question: str  # CONSENT_QUESTION, shown above the choices
+    choices: list[ConsentChoice]  # in CONSENT_PURPOSES order
+
+
+class ConsentBodyError(ValueError):
+    """A `PUT /api/chat/consent` body that is not a set of choices; `code` and the
+    message go to the client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def consent_changes(data: Any) -> dict[str, bool]:
+    """The choices in a `PUT /api/chat/consent` body: purpose -> granted.
+
+    >>> consent_changes({"use_order_history": True})
+    {'use_order_history': True}
+    """
+    allowed = " and/or ".join(f'"{p}"' for p in CONSENT_PURPOSES)
+    if not isinstance(data, dict) or not data:
+        raise ConsentBodyError(
+            "invalid_consent",
+            f"Send a JSON object with {allowed}, each true or false, e.g. "
+            f'{{"{CONSENT_PURPOSES[0]}": true}}.',
+        )
+    changes: dict[str, bool] = {}
+    for key, value in data.items():
+        if key not in CONSENT_PURPOSES:
+            shown = key if len(key) <= 40 else key[:40] + "…"
+            raise ConsentBodyError(
+                "unknown_purpose", f"{shown!r} is not a consent choice; send {allowed}."
+            )
+        if not isinstance(value, bool):
+            seen = "null" if value is None else type(value).__name__
+            raise ConsentBodyError("invalid_consent", f'"{key}" must be true or false, got {seen}.')
+        changes[key] = value
+    return changes
+
+
+def consent_choices(consents: Mapping[str, Consent]) -> ConsentChoices:
+    """What the chat shows: every purpose with the choice in force, if any."""
+    choices: list[ConsentChoice] = []
+    for purpose in CONSENT_PURPOSES:
+        consent = consents.get(purpose)
+        choices.append(
+            {
+                "purpose": purpose,
+                "text": CONSENT_TEXTS[purpose],
+                "granted": consent.granted if consent else None,
+                "decided_at": utc_iso(consent.decided_at) if consent else None,
+            }
+        )
+    return {"question": CONSENT_QUESTION, "choices": choices}
+
+
+def utc_iso(moment: datetime) -> str:
+    """`moment` (naive: UTC, as the store keeps it) in ISO 8601 with its offset."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 class ChatFront:
@@ -69,6 +162,7 @@ class ChatFront:
         self.identities = IdentityTokens(settings.identity_secret)
         rate = settings.chat_sessions_per_hour
         self.new_sessions = RateLimiter(rate / 3600.0, max(1, rate // 4))
+        self.consent_limit = RateLimiter(CONSENT_CHANGES_PER_MINUTE / 60.0, CONSENT_CHANGES_BURST)
         self._store: SupportStore | None = None
         self.website_origins = frozenset(
             o.lower() for o in (*settings.rasa_cors_origins, settings.public_url) if o
@@ -82,6 +176,8 @@ class ChatFront:
             Route("/chat.json", self.config),
             Route("/api/chat/session", self.session, methods=["POST"]),
             Route("/api/conversations/{session_id}/messages", self.messages),
+            Route("/api/chat/consent", self.consent, methods=["GET"]),
+            Route("/api/chat/consent", self.change_consent, methods=["PUT"]),
         ]
         routes.append(Route("/sign-in", self.sign_in, methods=["POST"]))
         if self.settings.demo_sign_in:
@@ -137,8 +233,7 @@ class ChatFront:
 
     # --- The transcript -----------------------------------------------------------------
     async def may_read(self, request: Request, session_id: str) -> bool:
-        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() == "bearer" and self.sessions.session_of(token.strip()) == session_id:
+        if self.sessions.session_of(bearer_token(request)) == session_id:
             return True
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
@@ -175,6 +270,82 @@ class ChatFront:
             {"messages": Conversation.from_events(tracker.get("events", [])).transcript()},
             headers={"Cache-Control": "no-store"},
         )
+
+    # --- Consent ------------------------------------------------------------------------
+    def consent_session(self, request: Request) -> str | None:
+        """The conversation whose consent this is: the one the bearer token binds."""
+        return self.sessions.session_of(bearer_token(request))
+
+    @staticmethod
+    def consent_needs_token() -> JSONResponse:
+        return error_response(
+            401,
+            "not_your_conversation",
+            "Consent choices need their conversation's token (Authorization: Bearer "
+            "<token> from POST /api/chat/session); it is missing, expired or not valid.",
+        )
+
+    async def consent(self, request: Request) -> Response:
+        """The consent question and this conversation's choices."""
+        session_id = self.consent_session(request)
+        if session_id is None:
+            return self.consent_needs_token()
+        try:
+            consents = await run_in_threadpool(self.store.consents, session_id)
+        except StoreError as e:
+            return error_response(
+                503, "store_unavailable", f"Consent choices are unavailable right now. ({e})"
+            )
+        return JSONResponse(consent_choices(consents))
+
+    async def change_consent(self, request: Request) -> Response:
+        """Record the choices sent that differ from those in force (or were never made),
+        each with the server's words for it; answer with the choices as `consent` does."""
+        session_id = self.consent_session(request)
+        if session_id is None:
+            return self.consent_needs_token()
+        if not self.consent_limit.allow(session_id):
+            wait = max(1, round(self.consent_limit.retry_after(session_id)))
+            return JSONResponse(
+                {
+                    "error": "too_many_changes",
+                    "message": f"Too many consent changes in a short time; try again in {wait} s.",
+                },
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+        try:
+            check_content_type(request.headers.get("content-type"))
+            body = await read_body(request.stream(), MAX_CONSENT_BODY_BYTES)
+            changes = consent_changes(read_json(body))
+        except JSONBodyError as e:
+            return error_response(e.status, e.code, e.message)
+        except ConsentBodyError as e:
+            return error_response(400, e.code, e.message)
+        try:
+            consents = await run_in_threadpool(self.record_consents, session_id, changes)
+        except StoreError as e:
+            return error_response(
+                503,
+                "store_unavailable",
+                f"Your choices were not saved; try again in a moment. ({e})",
+            )
+        return JSONResponse(consent_choices(consents))
+
+    def record_consents(self, session_id: str, changes: Mapping[str, bool]) -> dict[str, Consent]:
+        current = self.store.consents(session_id)
+        for purpose in CONSENT_PURPOSES:
+            if purpose not in changes:
+                continue
+            granted, text = changes[purpose], CONSENT_TEXTS[purpose]
+            before = current.get(purpose)
+            # The same choice to the same words is no new decision: no second row.
+            if before is not None and before.granted == granted and before.text == text:
+                continue
+            current[purpose] = self.store.record_consent(
+                session_id, purpose, granted, text, channel=CONSENT_CHANNEL
+            )
+        return current
 
     # --- The demo website ---------------------------------------------------------------
     @property

@@ -107,8 +107,9 @@ def test_a_code_links_the_chat_only_with_consent_and_asks_for_it_on_the_web_chat
     result = form.validate_verification_code(code_for(store, "web-1"), dispatcher, t, {})
     assert result["verified_by"] == "code"  # proven for this session
     assert store.customer_for_key("web-1") is None  # but not remembered
-    asked = [m for m in dispatcher.messages if m.get("custom", {}).get("consent") == "ask"]
-    assert asked and "remember you next time" in asked[0]["custom"]["text"]
+    asked = [m["custom"]["data"] for m in dispatcher.messages if m.get("custom")]
+    assert asked and asked[0]["consent"] == "ask"
+    assert "remember you next time" in asked[0]["text"]
 
     consent(store, "web-2", CONSENT_REMEMBER)
     t = tracker({"customer_key": "web-2", "customer_id": "C1001"}, sender="web-2")

@@ -1,7 +1,8 @@
 // Brightbasket web chat: talks to Rasa's socket.io channel (bot/channels/socketio.py).
 //
 // Modules: handoff.js (where the conversation stands with a person, from what the server
-// sends), welcome.js (the opening greeting and suggestions). Every text is inserted with
+// sends), welcome.js (the opening greeting and suggestions), consent.js (the "Privacy"
+// panel: what the assistant may remember). Every text is inserted with
 // textContent, never innerHTML, so customer, bot and agent text is always shown as text.
 import {
   TYPING_TIMEOUT_MS,
@@ -12,6 +13,7 @@ import {
   statusText,
 } from "./handoff.js";
 import { GREETING, SUGGESTIONS } from "./welcome.js";
+import { asksForConsent, consentPanel } from "./consent.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const log = document.getElementById("log");
@@ -59,6 +61,8 @@ let connection = "connecting"; // "connecting" | "connected" | "disconnected" | 
 let ready = false; // the server confirmed the session: messages may go out
 const pending = []; // messages the customer sent before that
 let handoff = initialHandoff();
+// The consent choices are the conversation's: the panel asks with its session token.
+const consent = consentPanel(() => sessionToken);
 
 const CONNECTION_TEXT = {
   connecting: "Connecting…",
@@ -243,6 +247,8 @@ socket.on("connect_error", () => {
 socket.on("bot_uttered", (message) => {
   hideTyping(); // the bot's first message ends "typing", whatever it says
   receive(message);
+  // The bot asks for the choices live only (a stored transcript does not ask again).
+  if (asksForConsent(message)) consent.ask();
 });
 
 function send(text, shown) {
@@ -272,6 +278,7 @@ document.getElementById("new-conversation").addEventListener("click", () => {
   handoff = initialHandoff();
   hideTyping();
   renderStatus();
+  consent.reset();
   log.replaceChildren();
   addStatusLine("New conversation started.");
   addWelcome();
