@@ -23,10 +23,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from bot.privacy_requests import run_every_minute
 from bot.retention import run_daily
 from bot.store import SupportStore
 from bot.web.chat import ChatFront
 from bot.web.console import Console
+from bot.web.customer_desk import CustomerDesk
 from bot.web.rasa_client import RasaConversations
 from bot.web.security import WebGuard, WebPolicy
 from bot.web.workspace import LeadWorkspace
@@ -121,10 +123,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         audit=audit,
     )
     workspace = LeadWorkspace(facts, rasa, console.signed_in, console.json_body, audit)
+    desk = CustomerDesk(settings, console.signed_in, console.json_body, audit, console.live)
     chat = ChatFront(settings, rasa, queue, accounts, render)
     routes = [
         *console.routes(),
         *workspace.routes(),
+        *desk.routes(),
         *chat.routes(),
         Route("/health", health),
         Route("/vendor/{name}", vendor),
@@ -137,10 +141,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stop = OutboxConsumer(facts).start()
         # Conversations past RETENTION_DAYS: erased, their facts reduced to numbers.
         retention = asyncio.create_task(run_daily(settings))
+        # Erasures customers asked for in the chat, once their conversation is quiet.
+        erasures = asyncio.create_task(run_every_minute(settings))
         try:
             yield
         finally:
             retention.cancel()
+            erasures.cancel()
             await run_in_threadpool(stop)
             facts.close()
             store.close()

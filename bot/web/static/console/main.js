@@ -9,7 +9,8 @@
 // queues, priorities and outcomes in words). Leads and admins also get the lead
 // workspace beside the queue: workspace.js (views, range, tabs), dashboard.js, bars.js
 // (its charts, pure), review.js (search and one conversation), annotate.js, measures.js
-// (numbers and requests in words, pure).
+// (numbers and requests in words, pure). Admins also get the customer desk: customers.js
+// (find, export and erase one customer's data).
 // Every text from customers, agents or the server goes in as textContent, never as HTML.
 import { api, closeStream, openStream, whenUnauthorized } from "./api.js";
 import {
@@ -21,6 +22,7 @@ import {
   refreshConversation,
   send,
 } from "./conversation.js";
+import { enterCustomers, initCustomers, leaveCustomers } from "./customers.js";
 import { showAllHistory } from "./history.js";
 import { clearNotice, el, notify, ui } from "./page.js";
 import { onQueue, readQueueTitles, renderQueue, setQueueActions, tickWaits } from "./queue.js";
@@ -57,7 +59,9 @@ function signedIn(user) {
   ui.loginPassword.value = "";
   ui.loginError.textContent = "";
   ui.queue.focus(); // the sign-in form is gone: start keyboard users at the queue
+  const address = location.hash; // showing a view rewrites it
   enterWorkspace(); // leads: the views bar, and the workspace when the address asks
+  enterCustomers(address); // admins: the customer desk's tab (and the desk, if asked)
   openStream(streamHandlers);
 }
 
@@ -70,6 +74,7 @@ function signedOut(message) {
   state.drafts.clear();
   ui.queue.replaceChildren();
   leaveWorkspace();
+  leaveCustomers();
   showSignin(message);
 }
 
@@ -194,6 +199,7 @@ ui.queue.tabIndex = -1;
 
 // --- Start ------------------------------------------------------------------------------
 initWorkspace();
+initCustomers();
 readQueueTitles();
 setInterval(tickWaits, 1000);
 api("GET", "/api/console/me")

@@ -104,6 +104,31 @@ export const lead = {
   annotateError: $("annotate-error"),
 };
 
+// The customer desk (admins only; customers.js).
+export const desk = {
+  view: $("view-customers"),
+  section: $("customers"),
+  heading: $("customers-heading"),
+  findForm: $("customer-find-form"),
+  email: $("customer-email"),
+  find: $("customer-find"),
+  findError: $("customer-find-error"),
+  found: $("customer-found"),
+  foundHeading: $("customer-found-heading"),
+  held: $("customer-held"),
+  exportButton: $("customer-export"),
+  erase: $("customer-erase"),
+  eraseForm: $("customer-erase-form"),
+  eraseHelp: $("customer-erase-help"),
+  confirm: $("customer-confirm"),
+  eraseConfirm: $("customer-erase-confirm"),
+  eraseCancel: $("customer-erase-cancel"),
+  eraseError: $("customer-erase-error"),
+  removed: $("customer-removed"),
+  removedHeading: $("customer-removed-heading"),
+  removedList: $("customer-removed-list"),
+};
+
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
