@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.errors import ConfigurationError
 from core.paths import PROJECT_ROOT
@@ -137,6 +138,12 @@ SETTINGS: tuple[Setting, ...] = (
         "90",
         "Conversations whose last message is older are erased, and their facts keep only "
         "numbers (daily in the web front, or `make retention`).",
+    ),
+    Setting(
+        "LOCK_STORE_URL",
+        "",
+        "Redis for the conversation locks of several Rasa servers (redis://host:6379/0; "
+        "bot.lock_store). Empty: one Rasa server, locks in its memory.",
     ),
     Setting(
         "HANDOFF_BACKEND",
@@ -282,6 +289,7 @@ class Settings:
     chat_sessions_per_hour: int = 120
     messaging: tuple[tuple[str, str], ...] = ()  # TELEGRAM_*, SLACK_*, TWILIO_*, MESSENGER_*
     retention_days: int = 90
+    lock_store_url: str = ""
 
     @classmethod
     def load(
@@ -354,6 +362,7 @@ class Settings:
             mail_from=raw["MAIL_FROM"],
             messaging=tuple((n, raw[n]) for n in raw if n.startswith(CHANNEL_PREFIXES)),
             retention_days=_positive("RETENTION_DAYS", raw),
+            lock_store_url=_redis_url("LOCK_STORE_URL", raw["LOCK_STORE_URL"]),
         )
 
     @property
@@ -398,6 +407,7 @@ class Settings:
             "MAIL_FROM": self.mail_from,
             **dict(self.messaging),
             "RETENTION_DAYS": str(self.retention_days),
+            "LOCK_STORE_URL": self.lock_store_url,
         }
 
     def channel(self, name: str) -> dict[str, str] | None:
@@ -466,6 +476,16 @@ def _flag(name: str, value: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigurationError(f"{name}={value!r} is not true or false.")
+
+
+def _redis_url(name: str, value: str) -> str:
+    value = value.strip()
+    if value and urlsplit(value).scheme not in ("redis", "rediss"):
+        raise ConfigurationError(
+            f"{name} must be a redis:// or rediss:// URL (redis://127.0.0.1:6379/0), "
+            f"not {value.split('://')[0]!r}."
+        )
+    return value
 
 
 def _smtp_url(value: str) -> str:

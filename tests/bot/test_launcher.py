@@ -256,3 +256,30 @@ def test_rasas_own_channel_names_in_credentials_get_the_verified_connectors(
             "page-access-token": "p",
         },
     }
+
+
+def test_a_lock_store_url_gives_rasa_the_redis_lock_store_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rasa.core.lock_store import LockStore
+    from rasa.core.utils import AvailableEndpoints
+
+    from bot.lock_store import AtomicRedisLockStore
+
+    url = "redis://:pa55word@127.0.0.1:6379/2"
+    ServiceStack(settings_for(tmp_path, LOCK_STORE_URL=url))
+    text = (tmp_path / "endpoints.yml").read_text()
+    assert "pa55word" not in text
+    monkeypatch.setenv("LOCK_STORE_URL", url)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "from-the-environment")
+    endpoints = AvailableEndpoints.read_endpoints(str(tmp_path / "endpoints.yml"))
+    store = LockStore.create(endpoints.lock_store)
+    assert isinstance(store, AtomicRedisLockStore) and store.url == url
+    # Without it, one Rasa server with its locks in memory (the default run).
+    ServiceStack(settings_for(tmp_path))
+    assert "lock_store" not in yaml.safe_load((tmp_path / "endpoints.yml").read_text())
+
+
+def test_a_lock_store_url_must_be_redis(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="redis://"):
+        settings_for(tmp_path, LOCK_STORE_URL="postgresql://db/locks")
