@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.channels.inbox import inbox as inbox_table
+from bot.event_relay import event_outbox
 from bot.store import schema as store_schema
 from core.constants import SIGNED_IN_KEY_PREFIX, SLOT_CUSTOMER_ID, SLOT_CUSTOMER_KEY
 from core.database import create_engine
@@ -267,11 +268,18 @@ class CustomerData:
         senders = sorted(found.senders)
         removed: dict[str, int] = {}
         with self.tracker.begin() as connection:
-            if TRACKER_EVENTS in sa.inspect(connection).get_table_names():
+            tables = sa.inspect(connection).get_table_names()
+            if TRACKER_EVENTS in tables:
                 removed["tracker events"] = count(
                     connection.execute(
                         sa.text(f"DELETE FROM {TRACKER_EVENTS} WHERE sender_id = :s"),
                         [{"s": s} for s in senders] or [{"s": ""}],
+                    )
+                )
+            if event_outbox.name in tables:
+                removed["events waiting for the broker"] = count(
+                    connection.execute(
+                        event_outbox.delete().where(event_outbox.c.sender_id.in_(senders))
                     )
                 )
         s = store_schema

@@ -168,7 +168,7 @@ class ServiceStack:
 
     def render_endpoints(self) -> Path:
         """endpoints.yml with the action server URL of this run's ACTION_PORT, and the
-        Redis lock store when LOCK_STORE_URL is set.
+        Redis lock store when LOCK_STORE_URL is set, RabbitMQ when EVENT_BROKER_URL is.
 
         The secrets stay `${...}` references that Rasa fills from its environment.
         """
@@ -180,6 +180,12 @@ class ServiceStack:
             config["lock_store"] = {
                 "type": "bot.lock_store.AtomicRedisLockStore",
                 "url": "${LOCK_STORE_URL}",  # filled by Rasa: its password stays out of files
+            }
+        if self.settings.event_broker_url:
+            # Several Rasa servers: the tracker events go to RabbitMQ, from the outbox.
+            config["event_broker"] = {
+                "type": "insights.broker.RabbitBroker",
+                "url": "${EVENT_BROKER_URL}",
             }
         target = self.settings.data_dir / "endpoints.yml"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from bot.customer_data import TRACKER_EVENTS, compact
 from core.database import create_engine
 from core.settings import Settings
-from insights.schema import broker_events, facts, lead_annotations
+from insights.schema import broker_events, consumed_events, facts, lead_annotations
 from routing.handoff import SILENT_STATUSES
 from routing.queue import handoffs, messages
 
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 DAY = 86_400.0
 FIRST_RUN_SECONDS = 60.0
 EVERY_SECONDS = DAY
+CONSUMED_DAYS = 7
 
 
 class Retention:
@@ -116,6 +117,13 @@ class Retention:
                 done["queued broker events erased"] = rowcount(
                     connection.execute(
                         broker_events.delete().where(broker_events.c.created_at < cutoff)
+                    )
+                )
+                # Ids of applied events: kept while a late second delivery is possible.
+                week_ago = (time.time() if now is None else now) - CONSUMED_DAYS * DAY
+                done["applied event ids forgotten"] = rowcount(
+                    connection.execute(
+                        consumed_events.delete().where(consumed_events.c.consumed_at < week_ago)
                     )
                 )
             done["e-mails erased from the outbox"] = self._old_mail(cutoff)

@@ -35,7 +35,11 @@ instead (after a restart, say) gets those slots emptied, so a task in progress a
 its value again rather than using "[ADDRESS]".
 
 Events are inserted in one statement per save, and the number already stored is taken
-from the load rather than counted again. tests/bot/test_tracker_store.py checks that a
+from the load rather than counted again. In the same transaction each goes to the
+outbox (`bot.event_relay`), from which the relay hands it to the event broker once it is
+stored: nothing reaches the broker that the database does not have, and nothing the
+database has is lost on the way (a broker whose class has no `deliver` is published to
+after the commit, as Rasa does). tests/bot/test_tracker_store.py checks that a
 kept tracker is, event for event and slot for slot, what the database would give.
 """
 
@@ -47,6 +51,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -60,6 +65,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 import privacy
+from bot.event_relay import EventRelay, event_outbox, new_event_id
 from core.constants import (
     PII_ADDRESS,
     PII_EMAIL,
@@ -139,6 +145,9 @@ class UrlTrackerStore(SQLTrackerStore):
             self.engine.dispose()  # type: ignore[has-type]
             self.engine = create_engine(url)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        event_outbox.create(self.engine, checkfirst=True)
+        deliver = getattr(event_broker, "deliver", None)
+        self.relay = EventRelay(self.engine, deliver) if callable(deliver) else None
         # sender → (tracker, its number of events when saved, id of the newest event)
         self._recent: OrderedDict[str, tuple[DialogueStateTracker, int, int]] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -219,8 +228,21 @@ class UrlTrackerStore(SQLTrackerStore):
                 redacted = redact_events([e.as_dict() for e in new_events])
             rows = []
             published = []
+            outbox = []
+            now = time.time()
             for event, data in zip(new_events, redacted, strict=True):
                 published.append(data)
+                if self.relay is not None:
+                    event_id = new_event_id()
+                    body = {"sender_id": sender_id, "event_id": event_id, **data}
+                    outbox.append(
+                        {
+                            "event_id": event_id,
+                            "sender_id": sender_id,
+                            "body": json.dumps(body, default=str),
+                            "created_at": now,
+                        }
+                    )
                 rows.append(
                     {
                         "sender_id": sender_id,
@@ -235,11 +257,16 @@ class UrlTrackerStore(SQLTrackerStore):
                 )
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
+            if outbox:
+                session.execute(event_outbox.insert(), outbox)
             newest_id = self._newest_event_id(sender_id, session)
             session.commit()
-        if self.event_broker is not None:
-            # The events just stored, as Rasa streams them (without reading the tracker
-            # back, as its own `stream_events` does).
+        if self.relay is not None:
+            if outbox:
+                self.relay.nudge()
+        elif self.event_broker is not None:
+            # A broker without `deliver`: the events just stored, as Rasa streams them
+            # (after the commit; without reading the tracker back).
             for data in published:
                 self.event_broker.publish({"sender_id": sender_id, **data})
         with self._recent_lock:

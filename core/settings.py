@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
         "bot.lock_store). Empty: one Rasa server, locks in its memory.",
     ),
     Setting(
+        "EVENT_BROKER_URL",
+        "",
+        "RabbitMQ for the tracker events of several Rasa servers (amqp://user:password@"
+        "host:5672/; insights.broker.RabbitBroker). Empty: a table in the store database.",
+    ),
+    Setting(
         "HANDOFF_BACKEND",
         "console",
         "Where conversations go when they need a person: console (the built-in agent "
@@ -290,6 +296,7 @@ class Settings:
     messaging: tuple[tuple[str, str], ...] = ()  # TELEGRAM_*, SLACK_*, TWILIO_*, MESSENGER_*
     retention_days: int = 90
     lock_store_url: str = ""
+    event_broker_url: str = ""
 
     @classmethod
     def load(
@@ -363,6 +370,7 @@ class Settings:
             messaging=tuple((n, raw[n]) for n in raw if n.startswith(CHANNEL_PREFIXES)),
             retention_days=_positive("RETENTION_DAYS", raw),
             lock_store_url=_redis_url("LOCK_STORE_URL", raw["LOCK_STORE_URL"]),
+            event_broker_url=_amqp_url("EVENT_BROKER_URL", raw["EVENT_BROKER_URL"]),
         )
 
     @property
@@ -408,6 +416,7 @@ class Settings:
             **dict(self.messaging),
             "RETENTION_DAYS": str(self.retention_days),
             "LOCK_STORE_URL": self.lock_store_url,
+            "EVENT_BROKER_URL": self.event_broker_url,
         }
 
     def channel(self, name: str) -> dict[str, str] | None:
@@ -483,6 +492,16 @@ def _redis_url(name: str, value: str) -> str:
     if value and urlsplit(value).scheme not in ("redis", "rediss"):
         raise ConfigurationError(
             f"{name} must be a redis:// or rediss:// URL (redis://127.0.0.1:6379/0), "
+            f"not {value.split('://')[0]!r}."
+        )
+    return value
+
+
+def _amqp_url(name: str, value: str) -> str:
+    value = value.strip()
+    if value and urlsplit(value).scheme not in ("amqp", "amqps"):
+        raise ConfigurationError(
+            f"{name} must be an amqp:// or amqps:// URL (amqp://guest:guest@127.0.0.1:5672/), "
             f"not {value.split('://')[0]!r}."
         )
     return value

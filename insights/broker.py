@@ -26,6 +26,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ FLUSH_SECONDS = 0.05
 MAX_BATCH = 500
 MAX_PENDING = 100_000  # events waiting in memory while the database refuses them
 MAX_BACKOFF = 5.0
+RABBIT_QUEUE = "rasa_core_events"  # Rasa's pika broker's default queue
 _STOP = object()
 
 
@@ -167,8 +169,104 @@ class OutboxBroker(EventBroker):  # type: ignore[misc]
     def publish(self, event: dict[str, Any]) -> None:
         self.writer.put(event)
 
+    def deliver(self, bodies: Sequence[str]) -> None:
+        """Append already-stored events (JSON) to the queue, committed before it returns
+        (`bot.event_relay`: the tracker store's outbox hands them over this way)."""
+        with self.writer.db.begin() as c:
+            c.execute(
+                sa.insert(broker_events),
+                [{"body": body, "created_at": time.time()} for body in bodies],
+            )
+
     def is_ready(self) -> bool:
         return True
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.close)
+
+
+class RabbitBroker(EventBroker):  # type: ignore[misc]
+    """RabbitMQ for several Rasa servers: the same JSON events as Rasa's `pika` broker,
+    to a durable queue, as persistent messages, each confirmed by RabbitMQ before
+    `deliver` returns (publisher confirms), so the outbox deletes only what RabbitMQ has.
+
+        event_broker:
+          type: insights.broker.RabbitBroker
+          url: ${EVENT_BROKER_URL}      # amqp://user:password@host:5672/
+          queue: rasa_core_events
+    """
+
+    def __init__(self, url: str, queue: str = RABBIT_QUEUE) -> None:
+        self.url = url
+        self.queue = queue
+        self._connection: Any = None
+        self._channel: Any = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    async def from_endpoint_config(
+        cls, broker_config: Any, event_loop: asyncio.AbstractEventLoop | None = None
+    ) -> RabbitBroker:
+        kwargs = getattr(broker_config, "kwargs", None) or {}
+        url = getattr(broker_config, "url", None) or kwargs.get("url")
+        if not url:
+            from core.settings import Settings
+
+            url = Settings.load().event_broker_url
+        return cls(str(url), str(kwargs.get("queue") or RABBIT_QUEUE))
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        """The broker's own event loop, in a thread of its own (aio-pika, what Rasa's
+        `pika` broker uses, is asyncio; `deliver` is called from the relay's thread)."""
+        with self._lock:
+            if self._event_loop is None or not self._event_loop.is_running():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="rabbit-broker", daemon=True).start()
+                self._event_loop = loop
+            return self._event_loop
+
+    async def _publish(self, bodies: Sequence[str]) -> None:
+        import aio_pika
+
+        if self._channel is None or self._channel.is_closed:
+            if self._connection is not None and not self._connection.is_closed:
+                await self._connection.close()
+            self._connection = await aio_pika.connect(self.url, timeout=5)
+            self._channel = await self._connection.channel(publisher_confirms=True)
+            await self._channel.declare_queue(self.queue, durable=True)
+        try:
+            for body in bodies:
+                # Returns once RabbitMQ confirmed the message (publisher confirms).
+                await self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        body.encode(),
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        content_type="application/json",
+                    ),
+                    routing_key=self.queue,
+                    mandatory=True,
+                    timeout=10,
+                )
+        except Exception:
+            self._channel = None  # opened again at the next try
+            raise
+
+    def deliver(self, bodies: Sequence[str]) -> None:
+        """Publish the events; returns once RabbitMQ confirmed each, else raises."""
+        future = asyncio.run_coroutine_threadsafe(self._publish(bodies), self._loop())
+        future.result(timeout=30 + len(bodies))
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.deliver([json.dumps(event, separators=(",", ":"), default=str)])
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        loop, connection = self._event_loop, self._connection
+        if loop is not None and connection is not None and not connection.is_closed:
+            asyncio.run_coroutine_threadsafe(connection.close(), loop).result(timeout=10)
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+        self._connection = self._channel = self._event_loop = None

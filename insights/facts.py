@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -84,7 +85,7 @@ from core.constants import (
 from core.conversation import channel_label
 from core.database import Database
 from core.emotion import EmotionScores
-from insights.schema import facts, metadata
+from insights.schema import consumed_events, facts, metadata
 
 TRANSIENT = ("last_text", "customer_changed", "first_turn", "customer_id", "proven")  # not stored
 SESSION_METADATA_SLOT = "session_started_metadata"
@@ -433,7 +434,7 @@ class FactsStore:
         current: dict[str, ConversationFacts] = {}
         touched: dict[tuple[str, int], ConversationFacts] = {}
         applied = 0
-        for event in events:
+        for event in self._first_deliveries(list(events), c):
             sender = event.get("sender_id")
             if not isinstance(sender, str) or not sender:
                 continue
@@ -468,6 +469,41 @@ class FactsStore:
         for conversation in touched.values():
             self._save(c, conversation)
         return applied
+
+    @staticmethod
+    def _first_deliveries(
+        events: list[Mapping[str, Any]], c: Connection
+    ) -> list[Mapping[str, Any]]:
+        """The events not applied before: an `event_id` (bot.event_relay) seen already,
+        in an earlier batch or in this one, is skipped; the new ids are recorded in the
+        caller's transaction, with the facts they change."""
+        ids = [e.get("event_id") for e in events]
+        known = {i for i in ids if isinstance(i, str)}
+        if known:
+            known = {
+                row.event_id
+                for row in c.execute(
+                    sa.select(consumed_events.c.event_id).where(
+                        consumed_events.c.event_id.in_(sorted(known))
+                    )
+                )
+            }
+        fresh: list[Mapping[str, Any]] = []
+        new_ids: list[str] = []
+        for event, event_id in zip(events, ids, strict=True):
+            if isinstance(event_id, str):
+                if event_id in known:
+                    continue
+                known.add(event_id)
+                new_ids.append(event_id)
+            fresh.append(event)
+        if new_ids:
+            now = time.time()
+            c.execute(
+                sa.insert(consumed_events),
+                [{"event_id": i, "consumed_at": now} for i in new_ids],
+            )
+        return fresh
 
     def _session(self, c: Connection, sender: str, session: int) -> ConversationFacts | None:
         row = (

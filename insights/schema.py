@@ -93,6 +93,15 @@ broker_events = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
+# The event ids (`bot.event_relay`) already applied to the facts: an event the relay or
+# the broker delivers again is skipped. Kept a week (bot.retention).
+consumed_events = sa.Table(
+    "consumed_events",
+    metadata,
+    sa.Column("event_id", sa.String(32), primary_key=True),
+    sa.Column("consumed_at", sa.Float, nullable=False, index=True),
+)
+
 lead_annotations = sa.Table(
     "annotations",
     metadata,

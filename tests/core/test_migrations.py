@@ -296,6 +296,28 @@ def fill(engine: sa.engine.Engine, tables: frozenset[str] = OURS) -> None:
             "detail": "{}",
         }
     ]
+    rows["consents"] = [
+        {
+            "conversation_key": "web-1",
+            "customer_id": "C1001",
+            "purpose": "remember_conversations",
+            "granted": True,
+            "text": "Remember my conversations",
+            "channel": "socketio",
+            "decided_at": when,
+        }
+    ]
+    rows["privacy_requests"] = [
+        {
+            "customer_id": "C1001",
+            "kind": "erase",
+            "conversation_key": "web-1",
+            "requested_at": when,
+            "done_at": None,
+            "outcome": None,
+        }
+    ]
+    rows["consumed_events"] = [{"event_id": "e" * 32, "consumed_at": now}]
     metadata = models()
     present = set(sa.inspect(engine).get_table_names())
     with engine.begin() as c:
