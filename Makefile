@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention privacy-requests export-customer forget-customer telegram-webhook export-annotations user lock clean
+.PHONY: help setup run run-prod test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention privacy-requests export-customer forget-customer telegram-webhook export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ setup: $(VENV)/.installed node_modules/.installed ## set up everything missing: 
 
 run: setup ## run the assistant: Rasa server, action server and web chat (Ctrl-C stops all)
 	@$(PY) -m bot.launcher
+
+run-prod: setup ## the production profile: 2 of each server behind HAProxy, on PostgreSQL, Redis and RabbitMQ (deploy/production.env)
+	@./scripts/ensure-haproxy.sh
+	@$(PY) -m bot.production $(ARGS)
 
 test: setup ## run the whole test suite (sets up Chromium for the browser tests)
 	@./scripts/ensure-chromium.sh

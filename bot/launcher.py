@@ -52,6 +52,7 @@ class Service:
     health_url: str
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # this process's own settings
 
     def start(self, env: Mapping[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,7 @@ class Service:
         self.process = subprocess.Popen(
             self.command,
             cwd=PROJECT_ROOT,
-            env=dict(env),
+            env={**env, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -73,6 +74,8 @@ class Service:
         return self.process is not None and self.process.poll() is None
 
     def is_ready(self) -> bool:
+        if not self.health_url:  # no HTTP of its own (a consumer): ready while it runs
+            return self.is_running()
         try:
             return httpx.get(self.health_url, timeout=2.0).status_code == 200
         except httpx.HTTPError:
@@ -106,64 +109,12 @@ class ServiceStack:
 
     def __post_init__(self) -> None:
         s = self.settings
-        python = sys.executable
         logs = s.data_dir / "logs"
         endpoints = self.render_endpoints()
         self.services = [
-            Service(
-                "actions",
-                # rasa_sdk behind the shared secret, on HOST:ACTION_PORT (settings).
-                [python, "-m", "bot.action_server"],
-                f"http://127.0.0.1:{s.action_port}/health",
-                logs / "actions.log",
-            ),
-            Service(
-                "rasa",
-                # `rasa run` with its API secret from RASA_API_TOKEN in the environment.
-                [
-                    python,
-                    "-m",
-                    "bot.rasa_server",
-                    "--model",
-                    str(model_path(s)),
-                    "--endpoints",
-                    str(endpoints),
-                    "--credentials",
-                    str(self.render_credentials()),
-                    "--interface",
-                    s.host,
-                    "--port",
-                    str(s.rasa_port),
-                    "--enable-api",
-                    "--cors",
-                    *rasa_cors_origins(s),
-                ],
-                f"http://127.0.0.1:{s.rasa_port}/webhooks/rest/",
-                logs / "rasa.log",
-            ),
-            Service(
-                "web",
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "bot.web.serve:create_app",
-                    "--factory",
-                    "--host",
-                    s.host,
-                    "--port",
-                    str(s.web_port),
-                    "--log-level",
-                    "warning",
-                    "--ws",
-                    "none",
-                    # Open console live streams never end by themselves.
-                    "--timeout-graceful-shutdown",
-                    "3",
-                ],
-                f"http://127.0.0.1:{s.web_port}/health",
-                logs / "web.log",
-            ),
+            actions_service(s, logs / "actions.log"),
+            rasa_service(s, endpoints, self.render_credentials(), logs / "rasa.log"),
+            web_service(s, logs / "web.log"),
         ]
 
     def render_endpoints(self) -> Path:
@@ -278,6 +229,72 @@ class ServiceStack:
     def stop(self) -> None:
         for service in reversed(self.services):
             service.stop()
+
+
+def actions_service(s: Settings, log: Path, name: str = "actions") -> Service:
+    """rasa_sdk behind the shared secret, on HOST:ACTION_PORT (settings)."""
+    return Service(
+        name,
+        [sys.executable, "-m", "bot.action_server"],
+        f"http://127.0.0.1:{s.action_port}/health",
+        log,
+    )
+
+
+def rasa_service(
+    s: Settings, endpoints: Path, credentials: Path, log: Path, name: str = "rasa"
+) -> Service:
+    """`rasa run` on RASA_PORT, with its API secret from RASA_API_TOKEN in the environment."""
+    return Service(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "bot.rasa_server",
+            "--model",
+            str(model_path(s)),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(credentials),
+            "--interface",
+            s.host,
+            "--port",
+            str(s.rasa_port),
+            "--enable-api",
+            "--cors",
+            *rasa_cors_origins(s),
+        ],
+        f"http://127.0.0.1:{s.rasa_port}/webhooks/rest/",
+        log,
+    )
+
+
+def web_service(s: Settings, log: Path, name: str = "web") -> Service:
+    """The web chat, the agent console and the lead workspace (uvicorn) on WEB_PORT."""
+    return Service(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bot.web.serve:create_app",
+            "--factory",
+            "--host",
+            s.host,
+            "--port",
+            str(s.web_port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "none",
+            # Open console live streams never end by themselves.
+            "--timeout-graceful-shutdown",
+            "3",
+        ],
+        f"http://127.0.0.1:{s.web_port}/health",
+        log,
+    )
 
 
 def rasa_cors_origins(settings: Settings) -> list[str]:

@@ -118,6 +118,18 @@ def redact_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def create_outbox(engine: Any) -> None:
+    """The outbox table, unless there; two servers starting at once may race to create
+    it, and the loser finds it made."""
+    import sqlalchemy as sa
+
+    try:
+        event_outbox.create(engine, checkfirst=True)
+    except sa.exc.SQLAlchemyError:
+        if not sa.inspect(engine).has_table(event_outbox.name):
+            raise
+
+
 def kept_tracker(sender_id: str) -> DialogueStateTracker | None:
     """`UrlTrackerStore.kept` of this process's store (the one created last)."""
     store = _latest() if _latest is not None else None
@@ -145,7 +157,7 @@ class UrlTrackerStore(SQLTrackerStore):
             self.engine.dispose()  # type: ignore[has-type]
             self.engine = create_engine(url)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        event_outbox.create(self.engine, checkfirst=True)
+        create_outbox(self.engine)
         deliver = getattr(event_broker, "deliver", None)
         self.relay = EventRelay(self.engine, deliver) if callable(deliver) else None
         # sender → (tracker, its number of events when saved, id of the newest event)

@@ -155,6 +155,7 @@ INTENT_INFORM = "inform"
 INTENT_BOT_CHALLENGE = "bot_challenge"
 INTENT_STOP = "stop"  # leave the question being asked: "never mind", "forget it"
 INTENT_FORGET_ME = "forget_me"  # "forget me": withdraw consent, unlink the chat
+INTENT_REMEMBER_ME = "remember_me"  # "remember me": consent on a channel without the panel
 INTENT_EXPORT_DATA = "export_my_data"  # "send me a copy of my data"
 INTENT_ERASE_DATA = "erase_my_data"  # "delete all my data"
 # Intents that are not requests: asking one again is no repetition, and none of them is
@@ -211,6 +212,7 @@ ACTION_HELP_CENTER_NOT_HELPFUL = "action_help_center_not_helpful"
 ACTION_RELAY_TO_AGENT = "action_relay_to_agent"  # a message while a person holds the chat
 ACTION_ASK_CONFIRM_CANCEL = "action_ask_confirm_cancel"  # the subscription form's question
 ACTION_FORGET_ME = "action_forget_me"  # consent withdrawn: not remembered from now on
+ACTION_REMEMBER_ME = "action_remember_me"  # consent given in words (messaging channels)
 ACTION_PRIVACY_REQUEST = "action_privacy_request"  # an export or erasure, once verified
 ACTION_ASK_CONFIRM_ERASE = "action_ask_confirm_erase"  # the privacy form's question
 
@@ -309,6 +311,12 @@ CONSENT_TEXTS = {
     CONSENT_ORDER_HISTORY: "Use my order history to help me, for example to show my recent "
     "orders instead of asking for an order number.",
 }
+# What the messaging channels (no panel) say after a code, and store as the words shown
+# when the customer answers "remember me".
+REMEMBER_TIP = (
+    "If you'd like me to remember you next time, say \"remember me\" once we're done here "
+    '(and "forget me" whenever you change your mind).'
+)
 # Custom payload key of a bot message asking the web chat to show the consent choices.
 CUSTOM_CONSENT = "consent"
 CONSENT_ASK = "ask"

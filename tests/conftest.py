@@ -182,6 +182,20 @@ class RestChat:
         return self.say(latest_code(self.settings))
 
 
+def remember_conversations(settings, sender: str) -> None:
+    """The customer's "remember my conversations", recorded as the web chat's panel does."""
+    from bot.store import SupportStore
+    from core.constants import CHANNEL_WEB_CHAT, CONSENT_REMEMBER, CONSENT_TEXTS
+
+    store = SupportStore(settings.store_url)
+    try:
+        store.record_consent(
+            sender, CONSENT_REMEMBER, True, CONSENT_TEXTS[CONSENT_REMEMBER], CHANNEL_WEB_CHAT
+        )
+    finally:
+        store.close()
+
+
 def latest_code(settings) -> str:
     """The one-time code of the latest e-mail the stack wrote to DATA_DIR/outbox."""
     from bot.mail import outbox_messages

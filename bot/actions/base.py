@@ -24,6 +24,7 @@ from core.constants import (
     CUSTOM_CONSENT,
     CUSTOM_TEXT,
     INTENT_REQUEST_HUMAN,
+    REMEMBER_TIP,
     REQUESTED_SLOT,
     SLOT_AMOUNT,
     SLOT_CONFIRM_CANCEL,
@@ -134,12 +135,13 @@ def remembers(store: SupportStore, conversation_key: str) -> bool:
 
 
 def consent_question(tracker: Tracker) -> dict[str, Any] | None:
-    """The message that opens the web chat's consent choices, for a customer who just
-    proved who they are and has not chosen yet; None on other channels."""
-    if tracker.get_latest_input_channel() != CHANNEL_WEB_CHAT:
-        return None
+    """For a customer who just proved who they are and has not chosen yet: the message
+    that opens the web chat's consent choices, or on a messaging channel (no panel) the
+    words that say how to agree; None once they chose."""
     if get_store().consents(tracker.sender_id):
         return None
+    if tracker.get_latest_input_channel() != CHANNEL_WEB_CHAT:
+        return {"text": REMEMBER_TIP}
     # Sent as the web chat's markers are (socket.io's `bot_uttered` carries `data`): the
     # page shows the text and opens its "Privacy" choices.
     return {
@@ -289,7 +291,9 @@ class VerifiedFormValidation(FormValidationAction):
         if SLOT_VERIFICATION_CODE in slots and strongly_verified(tracker):
             slots.remove(SLOT_VERIFICATION_CODE)
         elif SLOT_VERIFICATION_CODE in slots:
-            known = known and bool(tracker.get_slot(SLOT_EMAIL))
+            # The code goes to the address on file once someone here typed it in this
+            # session (a chat linked in an earlier one, at a shared browser, types it again).
+            known = known and tracker.get_slot(SLOT_VERIFIED_BY) == VERIFIED_BY_EMAIL
         if known and SLOT_EMAIL in slots:
             slots.remove(SLOT_EMAIL)
         return slots

@@ -33,11 +33,14 @@ from core.constants import (
     ACTION_ASK_CONFIRM_ERASE,
     ACTION_FORGET_ME,
     ACTION_PRIVACY_REQUEST,
+    ACTION_REMEMBER_ME,
     CONSENT_PURPOSES,
+    CONSENT_REMEMBER,
     CONSENT_TEXTS,
     FORM_PRIVACY,
     INTENT_AFFIRM,
     INTENT_DENY,
+    REMEMBER_TIP,
     REQUEST_ERASE,
     REQUEST_EXPORT,
     SIGNED_IN_KEY_PREFIX,
@@ -49,6 +52,7 @@ from core.constants import (
     SLOT_PRIVACY_REQUEST,
     SLOT_VERIFICATION_CODE,
     SLOT_VERIFIED_BY,
+    VERIFIED_BY_CODE,
 )
 from core.settings import Settings
 
@@ -106,6 +110,33 @@ class ActionForgetMe(SupportAction):
             SlotSet(SLOT_VERIFIED_BY, None),
             SlotSet(SLOT_VERIFICATION_CODE, None),
         ]
+
+
+class ActionRememberMe(SupportAction):
+    """ "Remember me", said on a channel without the consent panel: recorded with the
+    words the bot showed (`REMEMBER_TIP`); a customer proven by a code in this session is
+    linked at once, one proven later is linked then."""
+
+    empathetic = False
+
+    def name(self) -> str:
+        return ACTION_REMEMBER_ME
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        store = get_store()
+        customer_id = tracker.get_slot(SLOT_CUSTOMER_ID)
+        channel = tracker.get_latest_input_channel() or "unknown"
+        store.record_consent(
+            tracker.sender_id, CONSENT_REMEMBER, True, REMEMBER_TIP, channel, customer_id
+        )
+        if customer_id and tracker.get_slot(SLOT_VERIFIED_BY) == VERIFIED_BY_CODE:
+            store.link_identity(customer_key(tracker), str(customer_id))
+        dispatcher.utter_message(
+            text='Done: I\'ll remember you next time. Say "forget me" whenever you like.'
+        )
+        return []
 
 
 class ValidatePrivacyForm(VerifiedFormValidation):

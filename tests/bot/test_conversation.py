@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import RestChat, tracker_of
+from tests.conftest import RestChat, remember_conversations, tracker_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -75,6 +75,7 @@ def test_returning_customer_in_a_new_session_is_asked_about_the_open_issue(stack
 
 def test_session_expiry_in_the_same_conversation_also_welcomes_back(stack) -> None:
     chat = RestChat(stack.settings, f"s-{uuid.uuid4().hex[:8]}")  # anonymous
+    remember_conversations(stack.settings, chat.sender)  # as the web chat records it
     chat.say("the package says delivered but I never got it")
     chat.say("10415")
     chat.say("tom.becker@example.com")
@@ -85,6 +86,15 @@ def test_session_expiry_in_the_same_conversation_also_welcomes_back(stack) -> No
     welcome = chat.say("hi there")
     assert "Welcome back, Tom — is this about the missing package from order 10415?" in welcome
     assert "No problem, Tom" in chat.say("no")
+
+
+def test_without_consent_a_new_session_starts_fresh(stack) -> None:
+    chat = RestChat(stack.settings, f"s-{uuid.uuid4().hex[:8]}")  # anonymous, never asked
+    chat.say("the package says delivered but I never got it")
+    chat.say("10415")
+    chat.say("tom.becker@example.com")
+    assert chat.say("/session_start") == ""
+    assert "Welcome back" not in chat.say("hi there")
 
 
 def test_a_returning_customer_who_says_what_they_want_is_not_asked_about_the_old_case(

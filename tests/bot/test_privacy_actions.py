@@ -15,13 +15,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import base
 from bot.actions.orders import ValidateOrderLookupForm
-from bot.actions.privacy import ActionForgetMe, ActionPrivacyRequest, ValidatePrivacyForm
+from bot.actions.privacy import (
+    ActionForgetMe,
+    ActionPrivacyRequest,
+    ActionRememberMe,
+    ValidatePrivacyForm,
+)
 from bot.actions.questions import ActionAskOrderNumber
 from bot.mail import outbox_messages
 from bot.privacy_requests import QUIET_SECONDS, PrivacyRequests
 from bot.store import SupportStore, load_seed
 from bot.verification import OneTimeCodes
-from core.constants import CONSENT_ORDER_HISTORY, CONSENT_REMEMBER, CONSENT_TEXTS
+from core.constants import CONSENT_ORDER_HISTORY, CONSENT_REMEMBER, CONSENT_TEXTS, REMEMBER_TIP
 from core.settings import Settings
 from privacy.audit import AuditLog
 from tests.conftest import run_async
@@ -124,7 +129,18 @@ def test_other_channels_are_not_shown_the_web_chat_s_choices(store) -> None:
     dispatcher = CollectingDispatcher()
     ValidateOrderLookupForm().validate_verification_code(code_for(store, "tg-1"), dispatcher, t, {})
     assert not any(m.get("custom") for m in dispatcher.messages)
+    assert any('say "remember me"' in (m.get("text") or "") for m in dispatcher.messages)
     assert store.customer_for_key("tg-1") is None
+    # "remember me": recorded with the words shown, and the chat linked at once.
+    messages, _ = run(ActionRememberMe(), t)
+    assert "remember you next time" in messages[0]["text"]
+    assert store.consents("tg-1")[CONSENT_REMEMBER].text == REMEMBER_TIP
+    assert store.customer_for_key("tg-1") is None  # proven by e-mail only: linked later
+    coded = tracker(
+        {"customer_key": "tg-1", "customer_id": "C1001", "verified_by": "code"}, "tg-1", "telegram"
+    )
+    run(ActionRememberMe(), coded)
+    assert store.customer_for_key("tg-1").id == "C1001"
 
 
 # --- forget me -------------------------------------------------------------------------

@@ -309,10 +309,15 @@ def test_a_chat_is_linked_to_the_customer_only_by_a_one_time_code(channel_stack,
     assert "order number" in say(channel_stack, fake, proven, "I want to return something")[0]
     say(channel_stack, fake, proven, "10342")
     assert "6-digit code" in say(channel_stack, fake, proven, "marcus.lee@example.com")[0]
-    assert "reason" in say(channel_stack, fake, proven, latest_code(channel_stack.settings))[0]
+    coded = say(channel_stack, fake, proven, latest_code(channel_stack.settings))
+    assert any('say "remember me"' in t for t in coded) and any("reason" in t for t in coded)
     done = say(channel_stack, fake, proven, "the bowls are smaller than I expected")
     assert any("R-" in t for t in done)
-    # A later session in the same Telegram chat knows the customer and the open return.
+    # Asked in words (no consent panel here), the customer agrees to be remembered...
+    assert any(
+        "remember you next time" in t for t in say(channel_stack, fake, proven, "remember me")
+    )
+    # ...so a later session in the same Telegram chat knows them and the open return.
     say(channel_stack, fake, proven, "/session_start", wait_for=None)
     time.sleep(1.0)
     greeting = say(channel_stack, fake, proven, "hi")

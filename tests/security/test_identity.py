@@ -24,7 +24,7 @@ from bot.actions.session import ActionSessionStart
 from bot.channels.trust import ChannelTrust
 from core.errors import ConfigurationError
 from core.tokens import IDENTITY_AUDIENCE, IdentityTokens, SessionTokens
-from tests.bot.test_actions import run, slot_events, tracker
+from tests.bot.test_actions import remember, run, slot_events, tracker
 
 IDENTITY_SECRET = "identity-secret-shared-with-the-website-0123"
 SESSION_SECRET = "session-secret-of-the-chat-channels-456789"
@@ -121,6 +121,7 @@ def test_a_code_proves_the_customer_for_one_session_only(store) -> None:
     """A conversation linked by a code is recognised in its next session, but the proof
     does not carry over: changing the account needs a new code."""
     store.link_identity("browser-conversation", "C1001")
+    remember(store, "browser-conversation")  # "remember my conversations"
     previous = {"customer_key": "browser-conversation", "verified_by": "code"}
     _, events = run(ActionSessionStart(), tracker(previous, sender="browser-conversation"))
     slots = slot_events(events)

@@ -40,7 +40,7 @@ from bot.verification import (
     OneTimeCodes,
     code_in,
 )
-from tests.bot.test_actions import run, tracker
+from tests.bot.test_actions import remember, run, tracker
 from tests.conftest import free_port, run_async
 
 KEY = "conversation-1"
@@ -107,6 +107,7 @@ def test_the_code_goes_to_the_address_on_file_and_is_asked_for(codes, outbox: Pa
 
 
 def test_the_right_code_proves_who_the_customer_is(codes, store, outbox: Path) -> None:
+    remember(store, KEY)  # the customer agreed to be remembered (the web chat asks)
     run(ActionAskVerificationCode(), weakly_known())
     form = ValidateReturnForm()
     dispatcher = CollectingDispatcher()

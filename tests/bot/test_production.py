@@ -1,0 +1,127 @@
+"""The production profile on this machine's servers: HAProxy, two Rasa servers, two
+action servers and two web fronts on PostgreSQL, Redis and RabbitMQ. Conversations
+spread over both Rasa servers keep every turn, in order, once; every event reaches the
+conversation facts through RabbitMQ, once."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import shutil
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.production import ProductionStack, missing
+from tests.conftest import RestChat, free_port, postgres_databases, stack_settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CONVERSATIONS = 10
+MESSAGES = ("hi", "where is my order?", "10234", "dana.whitfield@example.com")
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory):
+    if not (listening(6379) and listening(5672)):
+        pytest.skip("the production profile needs Redis (6379) and RabbitMQ (5672) here")
+    if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
+        pytest.skip("HAProxy is not installed (./scripts/ensure-haproxy.sh)")
+    with postgres_databases("bb_prod", 2) as (tracker_url, store_url):
+        settings = stack_settings(
+            tmp_path_factory.mktemp("production"),
+            DATABASE_URL=tracker_url,
+            STORE_URL=store_url,
+            LOCK_STORE_URL="redis://127.0.0.1:6379/13",
+            EVENT_BROKER_URL="amqp://guest:guest@127.0.0.1:5672/",
+        )
+        assert missing(settings) == []
+        ports = {kind: [free_port(), free_port()] for kind in ("rasa", "action", "web")}
+        stack = ProductionStack(settings, replicas=2, ports=ports)
+        try:
+            stack.start(timeout=240)
+            yield stack
+        finally:
+            stack.stop()
+
+
+def test_the_profile_says_what_it_lacks(tmp_path: Path) -> None:
+    problems = missing(stack_settings(tmp_path))
+    assert any("DATABASE_URL must be a PostgreSQL URL" in p for p in problems)
+    assert any("LOCK_STORE_URL" in p for p in problems)
+    assert any("EVENT_BROKER_URL" in p for p in problems)
+
+
+def test_conversations_over_two_rasa_servers_keep_every_turn_in_order(production) -> None:
+    settings = production.settings
+    senders = [f"prod-{uuid.uuid4().hex[:8]}" for _ in range(CONVERSATIONS)]
+
+    def converse(sender: str) -> list[str]:
+        chat = RestChat(settings, sender)
+        return [chat.say(text) for text in MESSAGES]
+
+    with concurrent.futures.ThreadPoolExecutor(CONVERSATIONS) as pool:
+        replies = list(pool.map(converse, senders))
+    assert all(all(r.strip() for r in conversation) for conversation in replies), replies
+    assert all("8 days late" in conversation[-1] for conversation in replies)
+
+    # Both Rasa servers answered (HAProxy's log names the server of each request).
+    log = (settings.data_dir / "logs" / "haproxy.log").read_text(errors="replace")
+    assert "rasa_rest/rasa-1" in log and "rasa_rest/rasa-2" in log
+
+    engine = sa.create_engine(settings.database_url)
+    with engine.connect() as c:
+        for sender in senders:
+            rows = c.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+            ).all()
+            texts = [json.loads(r.data).get("text") for r in rows]
+            users = [
+                json.loads(r.data)["text"] for r in rows if json.loads(r.data)["event"] == "user"
+            ]
+            assert users == ["hi", "where is my order?", "10234", "[EMAIL]"], users
+            assert len(texts) == len(rows)
+        total = c.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = ANY(:s)"), {"s": senders}
+        ).scalar()
+    engine.dispose()
+
+    # Every event reaches the facts through RabbitMQ, once: the outbox empties, and each
+    # conversation's facts count its four turns.
+    store = sa.create_engine(settings.store_url)
+    deadline = time.monotonic() + 60
+    turns: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        with store.connect() as c:
+            turns = dict(
+                c.execute(
+                    sa.text(
+                        "SELECT sender_id, sum(turns) FROM conversation_facts "
+                        "WHERE sender_id = ANY(:s) GROUP BY sender_id"
+                    ),
+                    {"s": senders},
+                ).all()
+            )
+        if len(turns) == CONVERSATIONS and all(v == len(MESSAGES) for v in turns.values()):
+            break
+        time.sleep(1.0)
+    store.dispose()
+    assert turns == {s: len(MESSAGES) for s in senders}
+    tracker = sa.create_engine(settings.database_url)
+    with tracker.connect() as c:
+        waiting = c.execute(sa.text("SELECT count(*) FROM event_outbox")).scalar()
+    tracker.dispose()
+    assert waiting == 0
+    assert total > CONVERSATIONS * len(MESSAGES)
