@@ -137,6 +137,7 @@ class ServiceStack:
             config["event_broker"] = {
                 "type": "insights.broker.RabbitBroker",
                 "url": "${EVENT_BROKER_URL}",
+                "queue": self.settings.event_broker_queue,
             }
         target = self.settings.data_dir / "endpoints.yml"
         target.parent.mkdir(parents=True, exist_ok=True)

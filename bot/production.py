@@ -129,7 +129,15 @@ class ProductionStack:
         services.append(
             Service(
                 "facts-consumer",
-                [sys.executable, "-m", "insights.consumer", "--rabbitmq", s.event_broker_url],
+                [
+                    sys.executable,
+                    "-m",
+                    "insights.consumer",
+                    "--rabbitmq",
+                    s.event_broker_url,
+                    "--queue",
+                    s.event_broker_queue,
+                ],
                 "",
                 logs / "facts-consumer.log",
             )

@@ -152,6 +152,11 @@ SETTINGS: tuple[Setting, ...] = (
         "host:5672/; insights.broker.RabbitBroker). Empty: a table in the store database.",
     ),
     Setting(
+        "EVENT_BROKER_QUEUE",
+        "rasa_core_events",
+        "The RabbitMQ queue of the tracker events (EVENT_BROKER_URL); one per installation.",
+    ),
+    Setting(
         "HANDOFF_BACKEND",
         "console",
         "Where conversations go when they need a person: console (the built-in agent "
@@ -297,6 +302,7 @@ class Settings:
     retention_days: int = 90
     lock_store_url: str = ""
     event_broker_url: str = ""
+    event_broker_queue: str = "rasa_core_events"
 
     @classmethod
     def load(
@@ -371,6 +377,7 @@ class Settings:
             retention_days=_positive("RETENTION_DAYS", raw),
             lock_store_url=_redis_url("LOCK_STORE_URL", raw["LOCK_STORE_URL"]),
             event_broker_url=_amqp_url("EVENT_BROKER_URL", raw["EVENT_BROKER_URL"]),
+            event_broker_queue=raw["EVENT_BROKER_QUEUE"].strip() or "rasa_core_events",
         )
 
     @property
@@ -417,6 +424,7 @@ class Settings:
             "RETENTION_DAYS": str(self.retention_days),
             "LOCK_STORE_URL": self.lock_store_url,
             "EVENT_BROKER_URL": self.event_broker_url,
+            "EVENT_BROKER_QUEUE": self.event_broker_queue,
         }
 
     def channel(self, name: str) -> dict[str, str] | None:

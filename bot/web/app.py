@@ -29,6 +29,7 @@ from bot.store import SupportStore
 from bot.web.chat import ChatFront
 from bot.web.console import Console
 from bot.web.customer_desk import CustomerDesk
+from bot.web.live_bus import PostgresBus
 from bot.web.rasa_client import RasaConversations
 from bot.web.security import WebGuard, WebPolicy
 from bot.web.workspace import LeadWorkspace
@@ -143,11 +144,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         retention = asyncio.create_task(run_daily(settings))
         # Erasures customers asked for in the chat, once their conversation is quiet.
         erasures = asyncio.create_task(run_every_minute(settings))
+        if settings.store_url.startswith("postgres"):
+            # Several web fronts share one store: the console's live updates go to all.
+            console.live.connect(PostgresBus(settings.store_url))
         try:
             yield
         finally:
             retention.cancel()
             erasures.cancel()
+            await run_in_threadpool(console.live.disconnect)
             await run_in_threadpool(stop)
             facts.close()
             store.close()

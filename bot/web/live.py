@@ -1,7 +1,9 @@
 """`LiveFeed`: server-sent events for the agent console (queue changes, new messages).
 
 One in-process hub per web server: every console tab subscribes, every change is
-published once and reaches each subscriber's queue. A slow tab never blocks the others:
+published once and reaches each subscriber's queue; with several web fronts on one
+PostgreSQL store, `connect(PostgresBus(...))` shares the changes between them
+(`bot.web.live_bus`). A slow tab never blocks the others:
 its queue is bounded and, when full, it is told to reload (`resync`).
 
 A stream belongs to a signed-in session and lasts only as long as it: it ends with a
@@ -58,6 +60,35 @@ class LiveFeed:
         self._subscribers: set[_Subscriber] = set()
         self.recheck_seconds = recheck_seconds
         self.keepalive_seconds = keepalive_seconds
+        self._bus: Any = None
+
+    def connect(self, bus: Any) -> None:
+        """Share changes with the other web fronts through `bus` (`bot.web.live_bus`),
+        from the running event loop: what they publish reaches this front's streams."""
+        loop = asyncio.get_running_loop()
+
+        def deliver(event: str, payload: str) -> None:
+            loop.call_soon_threadsafe(self._deliver, event, payload)
+
+        bus.start(deliver)
+        self._bus = bus
+
+    def disconnect(self) -> None:
+        bus, self._bus = self._bus, None
+        if bus is not None:
+            bus.stop()
+
+    def _deliver(self, event: str, payload: str) -> None:
+        """A change another front published: to the streams allowed to see it."""
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(data, dict):
+            return
+        for subscriber in list(self._subscribers):
+            if event == RESYNC or subscriber.allowed(event, data):
+                subscriber.put(event, payload)
 
     @property
     def subscribers(self) -> int:
@@ -68,6 +99,8 @@ class LiveFeed:
         for subscriber in list(self._subscribers):
             if subscriber.allowed(event, data):
                 subscriber.put(event, payload)
+        if self._bus is not None:
+            self._bus.send(event, payload)
 
     def end_session(self, session: str, reason: str = "signed out") -> int:
         """End every stream of `session` now; returns how many there were."""

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.production import ProductionStack, missing
-from tests.conftest import RestChat, free_port, postgres_databases, stack_settings
+from tests.conftest import RestChat, free_port, postgres_databases, run_async, stack_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -46,6 +46,7 @@ def production(tmp_path_factory: pytest.TempPathFactory):
             STORE_URL=store_url,
             LOCK_STORE_URL="redis://127.0.0.1:6379/13",
             EVENT_BROKER_URL="amqp://guest:guest@127.0.0.1:5672/",
+            EVENT_BROKER_QUEUE=f"test-events-{uuid.uuid4().hex[:8]}",  # this stack's own
         )
         assert missing(settings) == []
         ports = {kind: [free_port(), free_port()] for kind in ("rasa", "action", "web")}
@@ -55,6 +56,18 @@ def production(tmp_path_factory: pytest.TempPathFactory):
             yield stack
         finally:
             stack.stop()
+            run_async(delete_queue(settings.event_broker_url, settings.event_broker_queue))
+
+
+async def delete_queue(url: str, name: str) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        await channel.queue_delete(name)
+    finally:
+        await connection.close()
 
 
 def test_the_profile_says_what_it_lacks(tmp_path: Path) -> None:
@@ -125,3 +138,60 @@ def test_conversations_over_two_rasa_servers_keep_every_turn_in_order(production
     tracker.dispose()
     assert waiting == 0
     assert total > CONVERSATIONS * len(MESSAGES)
+
+
+def test_an_agent_on_either_web_front_sees_a_new_handoff(production) -> None:
+    """Live console updates cross web fronts (PostgreSQL LISTEN/NOTIFY): the handoff
+    opened through one front reaches an agent's stream on each."""
+    import threading
+
+    import httpx
+
+    from routing.accounts import AGENT, Accounts
+
+    settings = production.settings
+    accounts = Accounts(settings.store_url)
+    if accounts.authenticate("prod-agent", "password123") is None:
+        accounts.add_user("prod-agent", "password123", AGENT, "Prod Agent")
+    accounts.close()
+    lb = f"127.0.0.1:{settings.web_port}"
+    client = httpx.Client(base_url=f"http://{lb}", timeout=30.0)
+    reply = client.post(
+        "/api/console/login", json={"username": "prod-agent", "password": "password123"}
+    )
+    assert reply.status_code == 200, reply.text
+    seen: dict[int, list[str]] = {1: [], 2: []}
+    ready = threading.Barrier(3)
+
+    def follow(n: int) -> None:
+        port = production.ports["web"][n - 1]
+        with (
+            httpx.Client(timeout=httpx.Timeout(5.0, read=30.0)) as front,
+            front.stream(
+                "GET",
+                f"http://127.0.0.1:{port}/api/console/stream",
+                headers={"Host": lb},
+                cookies=client.cookies,
+            ) as stream,
+        ):
+            assert stream.status_code == 200
+            ready.wait(30)
+            for line in stream.iter_lines():
+                seen[n].append(line)
+                if sender in line:
+                    return
+
+    sender = f"prod-human-{uuid.uuid4().hex[:8]}"
+    threads = [threading.Thread(target=follow, args=(n,), daemon=True) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    ready.wait(30)
+    time.sleep(0.5)
+    RestChat(settings, sender).say("I want to talk to a human")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(
+        any('"delta":true' in line for line in seen[n]) for n in (1, 2)
+    ):
+        time.sleep(0.2)
+    for n in (1, 2):
+        assert any('"delta":true' in line for line in seen[n]), (n, seen[n][-5:])
