@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export RASA_MAX_CACHE_SIZE := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-prod test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention privacy-requests export-customer forget-customer telegram-webhook export-annotations user lock clean
+.PHONY: help setup run run-prod test test-fast test-stories lint train index migration train-emotion train-context labels eval-nlu train-privacy eval-privacy eval-emotion eval-knowledge eval-conversations bench bench-load bench-scale bench-emotion bench-knowledge bench-routing bench-insights seed-insights report retention privacy-requests export-customer forget-customer telegram-webhook export-annotations user lock clean
 
 help: ## list the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -103,6 +103,10 @@ bench: setup ## benchmarks: REST turn latency p50/p95 (prints numbers)
 
 bench-load: setup ## side by side with a bare `rasa init` bot at 1/10/50 conversations: msg/s, p95, memory, turn profile (minutes; ARGS="--seconds 8")
 	@$(PY) -m bot.bench_load $(ARGS)
+
+bench-scale: setup ## the production profile under load with 1 and 2 Rasa servers: msg/s, p95, errors, turns in order, events relayed (a few minutes; ARGS="--seconds 10")
+	@./scripts/ensure-haproxy.sh
+	@$(PY) -m bot.bench_scale $(ARGS)
 
 bench-emotion: $(VENV)/.installed ## emotion scorer latency p50/p95 and throughput, vs. one MiniLM encode
 	@$(PY) -m nlu.bench
