@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shutil
 import signal
 import sys
@@ -48,6 +49,9 @@ from core.settings import Settings, read_dotenv
 PRODUCTION_ENV = PROJECT_ROOT / "deploy" / "production.env"
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy.cfg"
 INTERNAL_PORT_OFFSET = 10_000
+# What a client gets when its message did not go through (a server restarting, killed
+# mid-turn): HAProxy's 502/503/504, as JSON, the same words as the channels' own.
+RETRY_PROMPT = "Sorry, that message didn't go through. Please send it again."
 REPLICAS = 2
 
 
@@ -173,7 +177,21 @@ class ProductionStack:
                 servers[kind].append(
                     f"    server {kind}-{n} 127.0.0.1:{port} check inter 1s rise 1 fall 2"
                 )
+        errors = s.data_dir / "haproxy-errors"
+        errors.mkdir(parents=True, exist_ok=True)
+        for status, reason in (
+            (502, "Bad Gateway"),
+            (503, "Service Unavailable"),
+            (504, "Gateway Timeout"),
+        ):
+            body = json.dumps({"error": "unavailable", "message": RETRY_PROMPT})
+            (errors / f"{status}.http").write_text(
+                f"HTTP/1.0 {status} {reason}\r\nCache-Control: no-cache\r\nConnection: close"
+                f"\r\nRetry-After: 2\r\nContent-Type: application/json\r\n\r\n{body}\n",
+                encoding="utf-8",
+            )
         text = HAPROXY_TEMPLATE.read_text(encoding="utf-8").format(
+            errors=errors,
             host=s.host,
             rasa_port=s.rasa_port,
             action_port=s.action_port,

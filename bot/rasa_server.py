@@ -104,11 +104,31 @@ def main(options: Sequence[str] | None = None) -> int:
         logging.getLogger(library).setLevel(logging.WARNING)
 
     action_calls.install()  # validation compiled once, pooled connections to the actions
+    no_tracker_store_fallback()
     install_from_environ()  # per-stage timings, only when TURN_PROFILE names a file
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
     return 0
+
+
+def no_tracker_store_fallback() -> None:
+    """Rasa wraps the tracker store in `FailSafeTrackerStore`, which, when the database
+    fails, saves and loads in an in-memory store of this process instead: the customer
+    gets an answer whose turn is stored nowhere, and each server's memory then holds a
+    different conversation. Here a database failure fails the turn instead: the channels
+    answer "please send it again" and nothing is split or lost."""
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
+    from rasa.shared.core.domain import Domain
+
+    def tracker_store(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+        if store is None:  # no tracker store configured: Rasa's own default
+            return InMemoryTrackerStore(domain)
+        store.domain = domain
+        return store
+
+    Agent._create_tracker_store = staticmethod(tracker_store)  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

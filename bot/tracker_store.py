@@ -6,10 +6,11 @@ default run needs no database server, and production points DATABASE_URL at Post
 
     DATABASE_URL=postgresql://rasa:secret@db.internal:5432/rasa make run
 
-A PostgreSQL database that does not exist yet is created on first start. SQLite gets
-the project's engine (`core.database.create_engine`: WAL, `synchronous=NORMAL`, pooled
-connections) instead of Rasa's, which opened a new connection and waited for a disk
-flush on every save.
+A PostgreSQL database that does not exist yet is created on first start. Both get the
+project's engine (`core.database.create_engine`) instead of Rasa's: for SQLite WAL,
+`synchronous=NORMAL` and pooled connections (Rasa's opened a new connection and waited
+for a disk flush on every save), for PostgreSQL a ping before a pooled connection is
+reused, so the first turn after a database restart does not fail.
 
 Rasa reloads a conversation from the database at the start of each turn (every event
 parsed from JSON and replayed) and, to save, counts the events it stored before; both
@@ -151,12 +152,14 @@ class UrlTrackerStore(SQLTrackerStore):
         logger.info("Tracker store: %s", redact(url))
         # SQLTrackerStore uses `host` as the complete URL when it contains "://".
         super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
-        if url.startswith("sqlite:///"):
-            import sqlalchemy as sa
+        # The project's engine: for SQLite WAL and pooled connections, for PostgreSQL a
+        # ping before a pooled connection is reused (after a database restart, the first
+        # turn does not fail on a dead connection).
+        import sqlalchemy as sa
 
-            self.engine.dispose()  # type: ignore[has-type]
-            self.engine = create_engine(url)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.engine.dispose()  # type: ignore[has-type]
+        self.engine = create_engine(url)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         create_outbox(self.engine)
         deliver = getattr(event_broker, "deliver", None)
         self.relay = EventRelay(self.engine, deliver) if callable(deliver) else None
@@ -244,8 +247,10 @@ class UrlTrackerStore(SQLTrackerStore):
             now = time.time()
             for event, data in zip(new_events, redacted, strict=True):
                 published.append(data)
+                row_data = data
                 if self.relay is not None:
                     event_id = new_event_id()
+                    row_data = {**data, "event_id": event_id}  # the same id as published
                     body = {"sender_id": sender_id, "event_id": event_id, **data}
                     outbox.append(
                         {
@@ -264,7 +269,7 @@ class UrlTrackerStore(SQLTrackerStore):
                         .get("intent", {})
                         .get(INTENT_NAME_KEY),
                         "action_name": data.get("name"),
-                        "data": json.dumps(data),
+                        "data": json.dumps(row_data),
                     }
                 )
             if rows:

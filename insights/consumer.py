@@ -177,10 +177,26 @@ class RabbitConsumer:
         return applied
 
     async def consume(self, stop: threading.Event, idle_seconds: float | None = None) -> int:
-        """`run` inside an event loop of the caller's."""
+        """`run` inside an event loop of the caller's. A lost connection to RabbitMQ or
+        to the database (a restart) does not end it: what was taken and not yet
+        acknowledged goes back to the queue, and it connects again, waiting longer each
+        time (the facts skip an event applied before, so a second delivery counts once)."""
+        applied = 0
+        pause = 0.5
+        while not stop.is_set():
+            try:
+                applied += await self._consume_once(stop, idle_seconds)
+                return applied
+            except Exception as e:  # RabbitMQ or the database went away: start again
+                logger.warning("Consuming RabbitMQ failed (%s); reconnecting in %.1f s.", e, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 10.0)
+        return applied
+
+    async def _consume_once(self, stop: threading.Event, idle_seconds: float | None) -> int:
         import aio_pika
 
-        connection = await aio_pika.connect_robust(self.url)
+        connection = await aio_pika.connect(self.url, timeout=10)
         applied = 0
         idle_since = time.monotonic()
         try:

@@ -150,6 +150,15 @@ class SupportRestInput(RestInput):
                 handled = await asyncio.shield(turn)
             except CancelledError:
                 logger.error("rest: handling the message of %s timed out", body["sender"])
+                if not collector.messages:  # nothing to show: say so, and how to go on
+                    return response.json(
+                        {
+                            "error": "timed_out",
+                            "message": "The assistant took too long with this message. "
+                            "Please send it again.",
+                        },
+                        status=503,
+                    )
                 return response.json(collector.messages)
             except Exception:
                 logger.exception("rest: handling the message of %s failed", body["sender"])
