@@ -20,8 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +38,9 @@ from bot.bench_load import (
 from bot.errors import SetupError
 from bot.production import ProductionStack, missing
 from bot.rasa_server import session_headers
+from core.database import throwaway_databases
 from core.settings import Settings
+from insights.broker import delete_queue
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -63,36 +64,6 @@ class ScaleRun:
     start_s: float = 0.0
 
 
-@contextmanager
-def databases(admin_url: str) -> Iterator[tuple[str, str]]:
-    """Two new PostgreSQL databases (tracker, store), dropped afterwards."""
-    admin = sa.engine.make_url(admin_url)
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    names = [f"bench_scale_{uuid.uuid4().hex[:8]}_{kind}" for kind in ("tracker", "store")]
-    with engine.connect() as c:
-        for name in names:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        urls = [admin.set(database=n).render_as_string(hide_password=False) for n in names]
-        yield urls[0], urls[1]
-    finally:
-        with engine.connect() as c:
-            for name in names:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-async def delete_queue(url: str, name: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect(url)
-    try:
-        channel = await connection.channel()
-        await channel.queue_delete(name)
-    finally:
-        await connection.close()
-
-
 def settings_for(tmp: str, tracker_url: str, store_url: str, queue: str) -> Settings:
     base = bench_settings(tmp, port_base=free_port_base())
     return Settings.load(
@@ -112,7 +83,10 @@ def settings_for(tmp: str, tracker_url: str, store_url: str, queue: str) -> Sett
 def bench(replicas: int, conversations: int, seconds: float, warmup: float) -> ScaleRun:
     result = ScaleRun(replicas)
     queue = f"bench-scale-{uuid.uuid4().hex[:8]}"
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, databases(ADMIN_URL) as urls:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp,
+        throwaway_databases(ADMIN_URL, "bench_scale", 2) as urls,
+    ):
         settings = settings_for(tmp, urls[0], urls[1], queue)
         problems = missing(settings)
         if problems:

@@ -168,3 +168,24 @@ class Database:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
+
+
+@contextmanager
+def throwaway_databases(admin_url: str, prefix: str, count: int = 1) -> Iterator[list[str]]:
+    """URLs of `count` new, empty PostgreSQL databases on the server of `admin_url`,
+    dropped afterwards (the tests and `make bench-scale`)."""
+    import uuid
+
+    admin = sa.engine.make_url(admin_url)
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    names = [f"{prefix}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    with engine.connect() as c:
+        for name in names:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield [admin.set(database=n).render_as_string(hide_password=False) for n in names]
+    finally:
+        with engine.connect() as c:
+            for name in names:
+                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()

@@ -270,3 +270,14 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
         if loop is not None:
             loop.call_soon_threadsafe(loop.stop)
         self._connection = self._channel = self._event_loop = None
+
+
+async def delete_queue(url: str, name: str) -> None:
+    """Delete a RabbitMQ queue (a test's or a benchmark's own, afterwards)."""
+    import aio_pika
+
+    connection = await aio_pika.connect(url)
+    try:
+        await (await connection.channel()).queue_delete(name)
+    finally:
+        await connection.close()

@@ -119,23 +119,21 @@ def postgres_admin_url() -> str:
 def postgres_databases(prefix: str, count: int = 1) -> Iterator[list[str]]:
     """URLs of `count` new, empty PostgreSQL databases, dropped afterwards (skips the test
     when there is no server, as `postgres_admin_url`)."""
-    import uuid
+    from core.database import throwaway_databases
 
-    import sqlalchemy as sa
+    with throwaway_databases(postgres_admin_url(), prefix, count) as urls:
+        yield urls
 
-    admin = sa.engine.make_url(postgres_admin_url())
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    names = [f"{prefix}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
-    with engine.connect() as c:
-        for name in names:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server accepts connections there (Redis, RabbitMQ: optional here)."""
+    import socket
+
     try:
-        yield [admin.set(database=n).render_as_string(hide_password=False) for n in names]
-    finally:
-        with engine.connect() as c:
-            for name in names:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 # --- Running servers ----------------------------------------------------------------

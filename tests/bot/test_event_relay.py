@@ -17,7 +17,7 @@ from bot.event_relay import EventRelay
 from bot.tracker_store import UrlTrackerStore
 from insights.broker import RabbitBroker
 from insights.facts import FactsStore
-from tests.conftest import postgres_databases, run_async
+from tests.conftest import listening, postgres_databases, run_async
 
 
 class Broker:
@@ -140,17 +140,7 @@ def test_two_rasa_servers_relay_each_event_exactly_once_in_order() -> None:
             server.engine.dispose()
 
 
-def rabbit_is_up() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not rabbit_is_up(), reason="no RabbitMQ on 127.0.0.1:5672")
+@pytest.mark.skipif(not listening(5672), reason="no RabbitMQ on 127.0.0.1:5672")
 def test_rabbitmq_has_every_event_once_confirmed() -> None:
     import aio_pika
 

@@ -13,20 +13,12 @@ import uuid
 import pytest
 
 from bot.lock_store import AtomicRedisLockStore, LockStoreUnavailable
-from tests.conftest import run_async
+from tests.conftest import listening, run_async
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def redis_is_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-requires_redis = pytest.mark.skipif(not redis_is_up(), reason="no Redis on 127.0.0.1:6379")
+requires_redis = pytest.mark.skipif(not listening(6379), reason="no Redis on 127.0.0.1:6379")
 
 
 def store(**kwargs) -> AtomicRedisLockStore:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import shutil
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -17,20 +16,20 @@ import pytest
 import sqlalchemy as sa
 
 from bot.production import ProductionStack, missing
-from tests.conftest import RestChat, free_port, postgres_databases, run_async, stack_settings
+from insights.broker import delete_queue
+from tests.conftest import (
+    RestChat,
+    free_port,
+    listening,
+    postgres_databases,
+    run_async,
+    stack_settings,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CONVERSATIONS = 10
 MESSAGES = ("hi", "where is my order?", "10234", "dana.whitfield@example.com")
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +56,6 @@ def production(tmp_path_factory: pytest.TempPathFactory):
         finally:
             stack.stop()
             run_async(delete_queue(settings.event_broker_url, settings.event_broker_queue))
-
-
-async def delete_queue(url: str, name: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect(url)
-    try:
-        channel = await connection.channel()
-        await channel.queue_delete(name)
-    finally:
-        await connection.close()
 
 
 def test_the_profile_says_what_it_lacks(tmp_path: Path) -> None:

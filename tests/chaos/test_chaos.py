@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -31,9 +30,10 @@ import sqlalchemy as sa
 from bot.bench_load import SUPPORT_SCRIPTS
 from bot.production import ProductionStack
 from bot.rasa_server import session_headers
+from insights.broker import delete_queue
 from privacy import redact_text
 from tests.chaos.proxy import CuttableProxy
-from tests.conftest import free_port, postgres_databases, run_async, stack_settings
+from tests.conftest import free_port, listening, postgres_databases, run_async, stack_settings
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.slow]
 
@@ -42,14 +42,6 @@ STEADY_SECONDS = 4.0  # load before the fault
 AFTER_SECONDS = 8.0  # load after it
 CUT_SECONDS = 3.0
 REPLY, RETRY, DROPPED, ERROR = "reply", "retry", "dropped", "error"
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -92,17 +84,7 @@ def profile(tmp_path_factory: pytest.TempPathFactory):
             stack.stop()
             for proxy in (pg, redis, rabbit):
                 proxy.stop()
-            run_async(delete_queue(queue))
-
-
-async def delete_queue(name: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
-    try:
-        await (await connection.channel()).queue_delete(name)
-    finally:
-        await connection.close()
+            run_async(delete_queue("amqp://guest:guest@127.0.0.1:5672/", queue))
 
 
 @dataclass
