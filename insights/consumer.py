@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 BATCH = 1_000
 POLL_SECONDS = 0.5
+GET_TIMEOUT_SECONDS = 10.0  # RabbitMQ answers a basic.get at once, even "empty"
+APPLY_TIMEOUT_SECONDS = 120.0  # a batch's database work; longer: reconnect, redeliver
 RABBIT_QUEUE = "rasa_core_events"  # Rasa's pika broker's default queue
 MAX_EVENT_BYTES = 1_000_000  # a bigger message is not Rasa's: logged and dropped
 ADVISORY_LOCK = 0x1A5B16  # PostgreSQL's lock key of the outbox consumers
@@ -206,13 +208,19 @@ class RabbitConsumer:
             while not stop.is_set():
                 batch: list[Any] = []
                 while len(batch) < BATCH:
-                    message = await queue.get(no_ack=False, fail=False)
+                    # A connection that died without a word (no reset) must not
+                    # hold the consumer for ever: no answer in time is a failure.
+                    message = await asyncio.wait_for(
+                        queue.get(no_ack=False, fail=False), GET_TIMEOUT_SECONDS
+                    )
                     if message is None:
                         break
                     batch.append(message)
                 if batch:
                     events = [e for e in (decode(m.body) for m in batch) if e is not None]
-                    applied += await asyncio.to_thread(self._apply, events)
+                    applied += await asyncio.wait_for(
+                        asyncio.to_thread(self._apply, events), APPLY_TIMEOUT_SECONDS
+                    )
                     await batch[-1].ack(multiple=True)
                     idle_since = time.monotonic()
                     continue
