@@ -42,8 +42,9 @@ run-prod: setup ## the production profile: 2 of each server behind HAProxy, on P
 	@./scripts/ensure-haproxy.sh
 	@$(PY) -m bot.production $(ARGS)
 
-test: setup ## run the whole test suite (sets up Chromium for the browser tests)
+test: setup ## run the whole test suite (sets up Chromium for the browser tests, HAProxy for the production profile's)
 	@./scripts/ensure-chromium.sh
+	@./scripts/ensure-haproxy.sh || echo "==> No HAProxy: the production profile's tests will be skipped, saying so"
 	node --test tests/web/*.test.mjs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
