@@ -45,6 +45,7 @@ WAIT_LIMIT_SECONDS = 120.0  # a message waiting longer for its turn fails with L
 KEY_PREFIX = "brightbasket:lock:"
 IDLE_EXPIRY_MS = 24 * 3600 * 1000  # keys of a conversation with no new ticket go after a day
 POLL_SECONDS = (0.005, 0.1)  # from the first wait for a turn to the longest
+RENEWER_STOP_SECONDS = 1.0  # how long a finished turn waits for its renewer to stop
 
 # KEYS: counter, queue (ticket -> ticket, ordered), leases (ticket -> end, ms of Redis's
 # clock). ARGV: lease ms. Returns the new ticket.
@@ -157,14 +158,18 @@ class AtomicRedisLockStore(LockStore):
         ticket = await self._call(
             "enqueue", [counter, queue, leases], [self.lease_ms, IDLE_EXPIRY_MS]
         )
-        renewing = asyncio.create_task(self._renew(conversation_id, ticket))
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(conversation_id, ticket, done))
         try:
             await self._wait_for_turn(conversation_id, ticket)
             yield TicketLock(conversation_id)
         finally:
+            # The renewer stops at `done` by itself: a cancellation alone can be lost
+            # inside redis-py's command (it then renewed on, and the turn waited for it
+            # forever, holding the conversation). The turn never waits on it long.
+            done.set()
             renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            await asyncio.wait({renewing}, timeout=RENEWER_STOP_SECONDS)
             await self._release(conversation_id, ticket)
 
     async def _wait_for_turn(self, conversation_id: str, ticket: int) -> None:
@@ -188,10 +193,13 @@ class AtomicRedisLockStore(LockStore):
             await asyncio.sleep(pause)
             pause = min(pause * 2, POLL_SECONDS[1])
 
-    async def _renew(self, conversation_id: str, ticket: int) -> None:
+    async def _renew(self, conversation_id: str, ticket: int, done: asyncio.Event) -> None:
         _, queue, leases = self.keys(conversation_id)
-        while True:
-            await asyncio.sleep(self.lease_ms / 3000)
+        while not done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), self.lease_ms / 3000)
+            if done.is_set():
+                return
             try:
                 if not await self._call("renew", [queue, leases], [ticket, self.lease_ms]):
                     logger.error(

@@ -43,15 +43,13 @@ from bot.launcher import (
     rasa_service,
     web_service,
 )
+from core.constants import RETRY_PROMPT
 from core.paths import PROJECT_ROOT
 from core.settings import Settings, read_dotenv
 
 PRODUCTION_ENV = PROJECT_ROOT / "deploy" / "production.env"
 HAPROXY_TEMPLATE = PROJECT_ROOT / "deploy" / "haproxy.cfg"
 INTERNAL_PORT_OFFSET = 10_000
-# What a client gets when its message did not go through (a server restarting, killed
-# mid-turn): HAProxy's 502/503/504, as JSON, the same words as the channels' own.
-RETRY_PROMPT = "Sorry, that message didn't go through. Please send it again."
 REPLICAS = 2
 
 
@@ -171,12 +169,18 @@ class ProductionStack:
 
     def render_haproxy(self) -> Path:
         s = self.settings
-        servers: dict[str, list[str]] = {"rasa": [], "action": [], "web": []}
+        servers: dict[str, list[str]] = {"rasa": [], "action": [], "web": [], "rasa_tracked": []}
         for n in range(1, self.replicas + 1):
             for kind, port in self.internal_ports(n).items():
                 servers[kind].append(
                     f"    server {kind}-{n} 127.0.0.1:{port} check inter 1s rise 1 fall 2"
                 )
+                if kind == "rasa":
+                    # The Rasa servers' other backends take the state of rasa_rest's
+                    # check: all of them see a server come up (and go down) at once.
+                    servers["rasa_tracked"].append(
+                        f"    server {kind}-{n} 127.0.0.1:{port} track rasa_rest/{kind}-{n}"
+                    )
         errors = s.data_dir / "haproxy-errors"
         errors.mkdir(parents=True, exist_ok=True)
         for status, reason in (
@@ -184,6 +188,8 @@ class ProductionStack:
             (503, "Service Unavailable"),
             (504, "Gateway Timeout"),
         ):
+            # What a client gets when its message did not go through (no server up, all
+            # retries failed): JSON, the same words as the channels' own.
             body = json.dumps({"error": "unavailable", "message": RETRY_PROMPT})
             (errors / f"{status}.http").write_text(
                 f"HTTP/1.0 {status} {reason}\r\nCache-Control: no-cache\r\nConnection: close"
@@ -197,6 +203,7 @@ class ProductionStack:
             action_port=s.action_port,
             web_port=s.web_port,
             rasa_servers="\n".join(servers["rasa"]),
+            rasa_tracked_servers="\n".join(servers["rasa_tracked"]),
             action_servers="\n".join(servers["action"]),
             web_servers="\n".join(servers["web"]),
         )

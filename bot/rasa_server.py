@@ -93,7 +93,7 @@ def main(options: Sequence[str] | None = None) -> int:
     # Sanic reads a whole request body before any handler runs, up to 100 MB by default;
     # nothing sent to this server is near 1 MiB (Sanic answers 413 beyond).
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
-    from bot import action_calls
+    from bot import action_calls, replayed_turns
     from bot.turn_profile import install_from_environ
     from privacy import log_records
 
@@ -105,6 +105,7 @@ def main(options: Sequence[str] | None = None) -> int:
 
     action_calls.install()  # validation compiled once, pooled connections to the actions
     no_tracker_store_fallback()
+    replayed_turns.install()  # a message sent again is answered from its stored turn
     install_from_environ()  # per-stage timings, only when TURN_PROFILE names a file
     from rasa.__main__ import main as rasa_main
 

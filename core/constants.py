@@ -23,6 +23,9 @@ METADATA_IDENTITY_TOKEN = "identity_token"  # the host website's signed token (r
 METADATA_IDENTITY_VERIFIED = "identity_verified"  # True: customer_id comes from that token
 # How a messaging channel knows the customer (IDENTITY_PROOFS); absent: the website's token.
 METADATA_IDENTITY_PROOF = "identity_proof"
+# The ids of the messages one merged turn answers (bot.channels.coalescer): a message
+# sent again with one of them is answered from the stored turn (bot.replayed_turns).
+METADATA_MESSAGE_IDS = "message_ids"
 PROOF_PHONE = "phone"  # the SMS or WhatsApp sender's number, as the platform signed it
 SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
 
@@ -324,3 +327,7 @@ CONSENT_ASK = "ask"
 # values of the privacy_request slot.
 REQUEST_EXPORT = "export"
 REQUEST_ERASE = "erase"
+
+# What a customer is told when their message did not go through (a server restarting,
+# one killed mid-turn): the channels' and the load balancer's answer alike.
+RETRY_PROMPT = "Sorry, that message didn't go through. Please send it again."

@@ -21,6 +21,8 @@ Events published in the last `FLUSH_SECONDS` before a crash of the Rasa server a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import json
 import logging
 import queue
@@ -33,6 +35,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 
 from core.database import Database
+from core.deadline import within
 from insights.schema import broker_events, metadata
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ MAX_BATCH = 500
 MAX_PENDING = 100_000  # events waiting in memory while the database refuses them
 MAX_BACKOFF = 5.0
 RABBIT_QUEUE = "rasa_core_events"  # Rasa's pika broker's default queue
+CALL_TIMEOUT_SECONDS = 10.0  # a call to RabbitMQ (connect, open a channel, publish)
 _STOP = object()
 
 
@@ -231,10 +235,13 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
 
         if self._channel is None or self._channel.is_closed:
             if self._connection is not None and not self._connection.is_closed:
-                await self._connection.close()
-            self._connection = await aio_pika.connect(self.url, timeout=5)
-            self._channel = await self._connection.channel(publisher_confirms=True)
-            await self._channel.declare_queue(self.queue, durable=True)
+                with contextlib.suppress(Exception):  # a dead one is left behind
+                    await within(self._connection.close(), CALL_TIMEOUT_SECONDS)
+            self._connection = await within(aio_pika.connect(self.url, timeout=5), 10)
+            self._channel = await within(
+                self._connection.channel(publisher_confirms=True), CALL_TIMEOUT_SECONDS
+            )
+            await within(self._channel.declare_queue(self.queue, durable=True), 10)
         try:
             for body in bodies:
                 # Returns once RabbitMQ confirmed the message (publisher confirms).
@@ -246,7 +253,7 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
                     ),
                     routing_key=self.queue,
                     mandatory=True,
-                    timeout=10,
+                    timeout=CALL_TIMEOUT_SECONDS,
                 )
         except Exception:
             self._channel = None  # opened again at the next try
@@ -255,7 +262,14 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
     def deliver(self, bodies: Sequence[str]) -> None:
         """Publish the events; returns once RabbitMQ confirmed each, else raises."""
         future = asyncio.run_coroutine_threadsafe(self._publish(bodies), self._loop())
-        future.result(timeout=30 + len(bodies))
+        try:
+            future.result(timeout=30 + len(bodies))
+        except concurrent.futures.TimeoutError:
+            # A connection that stalled without a word: the next try opens a new one
+            # (else every later try would wait on the same dead channel).
+            future.cancel()
+            self._channel = None
+            raise
 
     def publish(self, event: dict[str, Any]) -> None:
         self.deliver([json.dumps(event, separators=(",", ":"), default=str)])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -27,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.deadline import within
 from insights.facts import FactsStore
 from insights.schema import broker_events
 
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 BATCH = 1_000
 POLL_SECONDS = 0.5
 GET_TIMEOUT_SECONDS = 10.0  # RabbitMQ answers a basic.get at once, even "empty"
+CALL_TIMEOUT_SECONDS = 10.0  # any other call to RabbitMQ (connect, ack, close)
 APPLY_TIMEOUT_SECONDS = 120.0  # a batch's database work; longer: reconnect, redeliver
 RABBIT_QUEUE = "rasa_core_events"  # Rasa's pika broker's default queue
 MAX_EVENT_BYTES = 1_000_000  # a bigger message is not Rasa's: logged and dropped
@@ -198,37 +201,40 @@ class RabbitConsumer:
     async def _consume_once(self, stop: threading.Event, idle_seconds: float | None) -> int:
         import aio_pika
 
-        connection = await aio_pika.connect(self.url, timeout=10)
+        # Every call to RabbitMQ has a deadline, and one that misses it is left behind
+        # rather than waited for: a connection that died without a word (no reset) can
+        # leave a call that never returns and ignores its cancellation, and the
+        # consumer would stall there, silently, for good (a chaos run saw it).
+        connection = await within(aio_pika.connect(self.url, timeout=10), CALL_TIMEOUT_SECONDS)
         applied = 0
         idle_since = time.monotonic()
         try:
-            channel = await connection.channel()
-            await channel.set_qos(prefetch_count=BATCH)
-            queue = await channel.declare_queue(self.queue, durable=True)
+            channel = await within(connection.channel(), CALL_TIMEOUT_SECONDS)
+            await within(channel.set_qos(prefetch_count=BATCH), CALL_TIMEOUT_SECONDS)
+            queue = await within(
+                channel.declare_queue(self.queue, durable=True), CALL_TIMEOUT_SECONDS
+            )
             while not stop.is_set():
                 batch: list[Any] = []
                 while len(batch) < BATCH:
-                    # A connection that died without a word (no reset) must not
-                    # hold the consumer for ever: no answer in time is a failure.
-                    message = await asyncio.wait_for(
-                        queue.get(no_ack=False, fail=False), GET_TIMEOUT_SECONDS
-                    )
+                    message = await within(queue.get(no_ack=False, fail=False), GET_TIMEOUT_SECONDS)
                     if message is None:
                         break
                     batch.append(message)
                 if batch:
                     events = [e for e in (decode(m.body) for m in batch) if e is not None]
-                    applied += await asyncio.wait_for(
+                    applied += await within(
                         asyncio.to_thread(self._apply, events), APPLY_TIMEOUT_SECONDS
                     )
-                    await batch[-1].ack(multiple=True)
+                    await within(batch[-1].ack(multiple=True), CALL_TIMEOUT_SECONDS)
                     idle_since = time.monotonic()
                     continue
                 if idle_seconds is not None and time.monotonic() - idle_since >= idle_seconds:
                     break
                 await asyncio.sleep(POLL_SECONDS)
         finally:
-            await connection.close()
+            with contextlib.suppress(Exception):
+                await within(connection.close(), CALL_TIMEOUT_SECONDS)
         return applied
 
 

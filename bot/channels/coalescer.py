@@ -12,6 +12,11 @@ Every message of a merged turn resolves with the merged `UserMessage`: its outpu
 channel (the last caller's) holds the reply of that turn, which each caller then sends
 back. A message that arrives while no turn runs is handled alone and at once, as before.
 
+A message sent again while its first try waits or runs (same sender, same
+`message_id`) is not queued again: it resolves with the first try's turn. The ids of a
+merged turn's messages go with it (`METADATA_MESSAGE_IDS`), so each of them is known as
+answered later (`bot.replayed_turns`).
+
 Intent payloads (`/request_human`, a clicked button) are never merged: Rasa reads them
 only as a whole message, so each is a turn of its own.
 
@@ -38,6 +43,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 
 from bot.channels.guard import Rejection
+from core.constants import METADATA_MESSAGE_IDS
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +100,14 @@ class MessageCoalescer:
         self.max_queued = max_queued
         self._waiting: dict[str, deque[_Waiting]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # (sender, message id) -> the future of that message, while it waits or runs
+        self._pending: dict[tuple[str, str], asyncio.Future[UserMessage]] = {}
 
     def submit(self, message: UserMessage) -> asyncio.Future[UserMessage] | Rejection:
         sender = message.sender_id
+        key = (sender, message.message_id)
+        if key in self._pending:  # sent again while its first try waits or runs
+            return self._pending[key]
         queue = self._waiting.setdefault(sender, deque())
         queued_chars = sum(len(w.message.text or "") + 1 for w in queue)
         if len(queue) >= self.max_queued or (
@@ -112,6 +123,8 @@ class MessageCoalescer:
         # A caller that went away (client disconnected) never reads its future; reading
         # the outcome here keeps asyncio from logging "exception was never retrieved".
         answered.add_done_callback(_consume)
+        self._pending[key] = answered
+        answered.add_done_callback(lambda _: self._pending.pop(key, None))
         queue.append(_Waiting(message, answered))
         if sender not in self._workers:
             self._workers[sender] = asyncio.create_task(self._run(sender))
@@ -203,17 +216,19 @@ def is_payload(message: UserMessage) -> bool:
 
 def merge(batch: list[_Waiting]) -> UserMessage:
     """One user message from several of one sender: texts joined in order, metadata
-    merged (later keys win), replies to the last message's output channel."""
+    merged (later keys win) with the ids of all of them, replies to the last message's
+    output channel."""
     last = batch[-1].message
     metadata: dict[str, Any] = {}
     for waiting in batch:
         metadata.update(waiting.message.metadata or {})
+    metadata[METADATA_MESSAGE_IDS] = [w.message.message_id for w in batch]
     return UserMessage(
         MERGE_SEPARATOR.join(w.message.text or "" for w in batch),
         last.output_channel,
         last.sender_id,
         input_channel=last.input_channel,
-        metadata=metadata or None,
+        metadata=metadata,
     )
 
 

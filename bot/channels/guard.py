@@ -17,6 +17,9 @@ from core.json_body import any_string, has_lone_surrogate, json_depth
 
 DEFAULT_MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 200
+# A message's id, for sending it again without running it twice (bot.replayed_turns):
+# a UUID, a ULID or a client's counter fits; anything printable up to this length does.
+MAX_MESSAGE_ID_CHARS = 128
 # Metadata is a flat object in practice ({"customer_id": ...}); a channel's extras may
 # nest a little. Deeper nesting is refused before Rasa stores it with every user event.
 MAX_METADATA_DEPTH = 32
@@ -73,6 +76,27 @@ class MessageGuard:
                 "",
             )
         return None
+
+    @staticmethod
+    def check_message_id(message_id: Any) -> Rejection | None:
+        """Refuse a message id that is not a printable string of at most
+        MAX_MESSAGE_ID_CHARS characters (None: the message has no id of the client's)."""
+        if message_id is None:
+            return None
+        if (
+            isinstance(message_id, str)
+            and 0 < len(message_id) <= MAX_MESSAGE_ID_CHARS
+            and message_id.isprintable()
+        ):
+            return None
+        return Rejection(
+            400,
+            "invalid_message_id",
+            f'"message_id" must be a string of 1 to {MAX_MESSAGE_ID_CHARS} printable '
+            "characters, the same each time one message is sent again (a UUID, say); or "
+            "leave it out.",
+            "",
+        )
 
     def check_text(self, text: Any) -> Rejection | None:
         """Refuse a message that is missing, not a string, too long, or has nothing to

@@ -14,7 +14,7 @@ clients; see docs/channels.md). Ours keep their names, webhook paths
    a time and in order, and sends the replies through the platform's API
    (`MessagingOutput`, `bot.channels.platform_api`). A message acknowledged before a
    restart is answered after it; one whose turn Rasa already stored before a crash is
-   not run again, only its replies are sent.
+   not run again, only its replies are sent (`bot.replayed_turns`, by the message's id).
 
 Agents' replies reach the customer the same way: the web front appends them to the
 conversation through Rasa's HTTP API with `output_channel=latest`, and Rasa sends them
@@ -435,18 +435,9 @@ class MessagingInput(InputChannel):
                 refusal = str(message.metadata[REFUSAL_KEY] or "")
                 replies: list[dict[str, Any]] = [{"text": refusal}] if refusal else []
             else:
-                replies_already = (
-                    await replies_in_tracker(app, message) if message.attempts > 1 else None
-                )
-                if replies_already is not None:
-                    logger.info(
-                        "%s: %s was answered before a restart; sending its replies",
-                        self.name(),
-                        message.message_id,
-                    )
-                    replies = replies_already
-                else:
-                    replies = await self.run_turn(message, on_new_message, app)
+                # A message whose turn was stored before a restart is answered from
+                # that turn (bot.replayed_turns), by its id.
+                replies = await self.run_turn(message, on_new_message, app)
         except Exception as e:
             logger.exception("%s: handling %s failed", self.name(), message.message_id)
             again = await asyncio.to_thread(
@@ -517,22 +508,6 @@ async def tracker_events(app: Any, conversation_id: str) -> list[dict[str, Any]]
     if tracker is None:
         return []
     return [event.as_dict() for event in tracker.events]
-
-
-async def replies_in_tracker(app: Any, message: Leased) -> list[dict[str, Any]] | None:
-    """The bot messages that answered `message`, when Rasa already stored its turn (the
-    process died between storing it and sending them); None when it did not."""
-    events = await tracker_events(app, message.conversation_id)
-    for index, event in enumerate(events):
-        if event.get("event") == EVENT_USER and event.get("message_id") == message.message_id:
-            replies = []
-            for later in events[index + 1 :]:
-                if later.get("event") == EVENT_USER:
-                    break
-                if later.get("event") == EVENT_BOT:
-                    replies.append({"text": later.get("text"), **(later.get("data") or {})})
-            return replies
-    return None
 
 
 def last_buttons(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,12 @@ A conversation belongs to its session (`bot.channels.trust`): `POST
 /webhooks/rest/session` answers `{"session_id": ..., "token": ...}`, and every message
 carries `Authorization: Bearer <token>`; its `sender` is that session id (or left out).
 Identity comes only from `metadata.identity_token`, signed by the company's website.
+
+A message may carry an id (`"message_id"`, else the `X-Request-ID` header, which the
+production profile's HAProxy sets and keeps when it retries a request on another
+server): a message sent again with the id of one whose turn is stored gets that turn's
+replies, and is not stored or run again (`bot.replayed_turns`). A client that got no
+answer (a broken connection, a 502) sends its message again with the same id.
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ from sanic.response import HTTPResponse
 from bot.channels.coalescer import MessageCoalescer, prepare_turn
 from bot.channels.guard import MessageGuard, Rejection
 from bot.channels.trust import ChannelTrust, bearer
-from core.constants import MESSAGING_CHANNELS
+from core.constants import MESSAGING_CHANNELS, RETRY_PROMPT
 from core.json_body import JSONBodyError, read_json
 
 logger = logging.getLogger(__name__)
 EXAMPLE_BODY = '{"sender": "customer-42", "message": "hi"}'
+REQUEST_ID_HEADER = "x-request-id"  # the message's id when the body names none
+RETRY_AFTER_S = 2
 
 
 class SupportRestInput(RestInput):
@@ -89,8 +97,10 @@ class SupportRestInput(RestInput):
                 "",
             )
         body.setdefault("sender", session_id)
+        body.setdefault("message_id", request.headers.get(REQUEST_ID_HEADER))
         rejection = (
             self.guard.check_sender(body.get("sender"))
+            or self.guard.check_message_id(body.get("message_id"))
             or self.guard.check_text(body.get("message"))
             or self.guard.check_metadata(body.get("metadata"))
         )
@@ -139,6 +149,7 @@ class SupportRestInput(RestInput):
                 collector,
                 body["sender"],
                 input_channel=self.input_channel_of(body),
+                message_id=body.get("message_id"),
                 metadata=body.get("metadata"),
             )
             turn = turns.submit(message)
@@ -160,8 +171,14 @@ class SupportRestInput(RestInput):
                         status=503,
                     )
                 return response.json(collector.messages)
-            except Exception:
+            except Exception as e:
                 logger.exception("rest: handling the message of %s failed", body["sender"])
+                if is_outage(e):  # a database or Redis restarting: nothing was stored
+                    return response.json(
+                        {"error": "unavailable", "message": RETRY_PROMPT},
+                        status=503,
+                        headers={"Retry-After": str(RETRY_AFTER_S)},
+                    )
                 return response.json(
                     {
                         "error": "internal_error",
@@ -175,6 +192,18 @@ class SupportRestInput(RestInput):
             return response.json(output.messages)
 
         return webhook
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a turn failed because a server it needs is unreachable for now (the
+    tracker store's database, the lock store's Redis): the turn stored nothing, and the
+    same message sent again in a moment goes through."""
+    import sqlalchemy as sa
+    from rasa.core.lock_store import LockError
+
+    return isinstance(error, (LockError, sa.exc.OperationalError, sa.exc.InterfaceError)) or (
+        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+    )
 
 
 def client_address(request: Request) -> str:

@@ -10,6 +10,12 @@ channel. Same events and payloads as Rasa's `socketio` channel; what differs:
   `initPayload`) starts the conversation as `/greet` would.
 - Messages that arrive while the conversation's previous turn runs are answered
   together, as one turn (`bot.channels.coalescer`).
+- A message may carry a `message_id`; a client that asks for socket.io's
+  acknowledgement learns whether it was answered, refused, or failed (a server it needs
+  restarting): then it sends the message again with the same id, and a message whose
+  turn was stored is answered from that turn, never run twice (`bot.replayed_turns`).
+  The web chat does so, and sends again what was unanswered when its socket dropped. A
+  failed message without an id gets "please send it again" as a reply.
 - A closed websocket ends its request quietly (see `EngineIOBlueprint`).
 - A socket connects only with a session token (`auth: {token}`, issued by the web
   front's `POST /api/chat/session`) and is bound to that token's conversation:
@@ -32,15 +38,20 @@ from socketio import AsyncServer
 
 from bot.channels.coalescer import MessageCoalescer, prepare_turn
 from bot.channels.guard import MessageGuard, Rejection, has_content
-from bot.channels.rest import client_address
+from bot.channels.rest import RETRY_AFTER_S, client_address
 from bot.channels.trust import ChannelTrust
-from core.constants import INTENT_GREET
+from core.constants import INTENT_GREET, RETRY_PROMPT
 from core.json_body import JSONBodyError, read_json
 
 logger = logging.getLogger(__name__)
 
 GREET_PAYLOAD = f"/{INTENT_GREET}"
 UNREADABLE_REPLY = "Sorry, I couldn't read that message. Please reload the page and try again."
+# The acknowledgement of a `user_uttered` (socket.io's ack, for a client that asks):
+# answered (its replies were sent), refused (the reply said why), or failed (nothing was
+# stored: send it again, with the same message_id, after `retry_after` seconds).
+ANSWERED = {"status": "answered"}
+REFUSED = {"status": "refused"}
 
 
 class EngineIOBlueprint(SocketBlueprint):
@@ -166,12 +177,13 @@ class SupportSocketIOInput(SocketIOInput):
             output = SocketIOOutput(sio, self.bot_message_evt)
             await output.send_text_message(recipient, text or UNREADABLE_REPLY)
 
-        async def receive(sid: str, data: Any) -> None:
+        async def receive(sid: str, data: Any) -> dict[str, Any] | None:
+            """Handle one `user_uttered`; what the client's acknowledgement gets."""
             if not isinstance(data, dict):
                 await reply(sid, None)
-                return
+                return REFUSED
             if sid not in bound:
-                return  # not connected with a session token (cannot happen after connect)
+                return REFUSED  # not connected with a session token (cannot happen)
             sender, address = bound[sid]
             text = data.get("message")
             first = sid not in spoken
@@ -179,33 +191,48 @@ class SupportSocketIOInput(SocketIOInput):
             if first and (text is None or (isinstance(text, str) and not has_content(text))):
                 text = GREET_PAYLOAD  # a widget opened without an initPayload
             metadata, rejection = read_metadata(data.get(self.metadata_key, {}))
+            message_id = data.get("message_id")
+            rejection = rejection or guard.check_message_id(message_id)
             rejection = rejection or guard.check_text(text) or guard.check_metadata(metadata)
             rejection = rejection or trust.check_rate(address, sender)
             metadata = trust.vouched(metadata)
             if rejection is not None or not isinstance(text, str):
                 await reply(sender, rejection)
-                return
+                return REFUSED
             message = UserMessage(
                 guard.clean(text),
                 SocketIOOutput(sio, self.bot_message_evt),
                 sender,
                 input_channel=self.name(),
+                message_id=message_id,
                 metadata=metadata,
             )
             turn = turns.submit(message)
             if isinstance(turn, Rejection):
                 await reply(sender, turn)
-                return
-            await turn
+                return REFUSED
+            try:
+                await turn
+            except Exception:
+                logger.exception("socketio: handling a message of %s failed", sender)
+                if message_id is None:  # a widget that cannot send it again by itself
+                    output = SocketIOOutput(sio, self.bot_message_evt)
+                    await output.send_text_message(sender, RETRY_PROMPT)
+                # A client that gave the message an id sends it again, with that id
+                # (answered once however often it arrives: bot.replayed_turns).
+                return {"status": "failed", "retry_after": RETRY_AFTER_S}
+            return ANSWERED
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> dict[str, Any] | None:
             # python-socketio runs each event in a task nobody awaits: an exception here
-            # would only surface as "Task exception was never retrieved".
+            # would only surface as "Task exception was never retrieved". What this
+            # returns is the acknowledgement, for a client that asked for one.
             try:
-                await receive(sid, data)
+                return await receive(sid, data)
             except Exception:
                 logger.exception("socketio: handling a message from %s failed", sid)
+                return {"status": "failed", "retry_after": RETRY_AFTER_S}
 
         return blueprint
 

@@ -91,6 +91,24 @@ def post(stack, sender: str, **kwargs) -> httpx.Response:
         ({"json": {"sender": "", "message": "hi"}}, 400, "missing_sender"),
         ({"json": {"sender": "{sender}", "message": 42}}, 400, "invalid_message"),
         (
+            {"json": {"sender": "{sender}", "message": "hi", "message_id": 7}},
+            400,
+            "invalid_message_id",
+        ),
+        (
+            {"json": {"sender": "{sender}", "message": "hi", "message_id": "m" * 129}},
+            400,
+            "invalid_message_id",
+        ),
+        (
+            {
+                "json": {"sender": "{sender}", "message": "hi"},
+                "headers": {"x-request-id": "r" * 129},
+            },
+            400,
+            "invalid_message_id",
+        ),
+        (
             {"json": {"sender": "{sender}", "message": "hi", "metadata": "oops"}},
             400,
             "invalid_metadata",

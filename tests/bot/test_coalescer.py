@@ -8,6 +8,7 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.channels.coalescer import MAX_QUEUED_MESSAGES, TOO_MANY_MESSAGES, MessageCoalescer
+from core.constants import METADATA_MESSAGE_IDS
 from tests.conftest import run_async
 
 
@@ -68,7 +69,8 @@ def test_messages_arriving_during_a_turn_become_one_turn_in_order() -> None:
         coalescer = MessageCoalescer(turns, max_chars=1000)
         first = submit(coalescer, message("one", customer_id="c1"))
         await asyncio.sleep(0)  # the first turn starts and waits for `release`
-        later = [submit(coalescer, message(t, customer_id="c1")) for t in ("two", "three", "4")]
+        sent = [message(t, customer_id="c1") for t in ("two", "three", "4")]
+        later = [submit(coalescer, m) for m in sent]
         other = submit(coalescer, message("elsewhere", sender="s2"))  # not held up by s1
         assert coalescer.waiting("s1") == 3
         assert replies(await asyncio.wait_for(other, 5)) == ["re: elsewhere"]
@@ -77,8 +79,37 @@ def test_messages_arriving_during_a_turn_become_one_turn_in_order() -> None:
         merged = await asyncio.gather(*later)
         assert [m.text for m in merged] == ["two\nthree\n4"] * 3  # one turn, one reply
         assert replies(merged[0]) == ["re: two\nthree\n4"]
-        assert merged[0].metadata == {"customer_id": "c1"}
+        # Each merged message's id goes with the turn (bot.replayed_turns).
+        assert merged[0].metadata == {
+            "customer_id": "c1",
+            METADATA_MESSAGE_IDS: [m.message_id for m in sent],
+        }
         assert turns.texts == ["one", "elsewhere", "two\nthree\n4"]
+
+    run_async(scenario())
+
+
+def test_a_message_sent_again_while_its_first_try_waits_or_runs_joins_that_turn() -> None:
+    async def scenario() -> None:
+        turns = Turns()
+        coalescer = MessageCoalescer(turns, max_chars=1000)
+
+        def again(text: str) -> UserMessage:
+            return UserMessage(text, CollectingOutputChannel(), "s1", message_id=f"id-{text}")
+
+        running = submit(coalescer, again("one"))
+        await asyncio.sleep(0)  # "one" runs and waits for `release`
+        running_again = submit(coalescer, again("one"))
+        waiting = submit(coalescer, again("two"))
+        waiting_again = submit(coalescer, again("two"))
+        assert coalescer.waiting("s1") == 1  # "two" once
+        turns.release.set()
+        assert await running_again is await running
+        assert await waiting_again is await waiting
+        assert turns.texts == ["one", "two"]  # neither ran twice, nor merged with itself
+        later = submit(coalescer, again("one"))  # after its turn: a turn of its own again
+        await later  # (Rasa answers it from the stored turn: bot.replayed_turns)
+        assert turns.texts == ["one", "two", "one"]
 
     run_async(scenario())
 

@@ -5,6 +5,7 @@ its lock; a dead server's ticket lapses; Redis down is an error, not a silent fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -129,3 +130,37 @@ def test_redis_down_is_a_clear_error_not_a_lock_in_memory() -> None:
     message = str(raised.value)
     assert f"127.0.0.1:{port}" in message and "start Redis" in message
     assert "secret" not in message
+
+
+@requires_redis
+def test_a_turn_ends_and_lets_the_next_in_even_when_its_renewer_ignores_cancellation() -> None:
+    # A chaos run: redis-py lost the cancellation of a renewal under way; the renewer
+    # renewed on, the turn waited for it forever and held its conversation.
+    class Stubborn(AtomicRedisLockStore):
+        async def _call(self, name, keys, args):  # type: ignore[no-untyped-def]
+            if name != "renew":
+                return await super()._call(name, keys, args)
+            with contextlib.suppress(asyncio.CancelledError):  # swallowed, as it was
+                await asyncio.sleep(0.2)  # a renewal under way when the turn ends
+            return await super()._call(name, keys, args)
+
+    async def scenario() -> tuple[float, float]:
+        prefix = f"test:{uuid.uuid4().hex}:"
+        first = Stubborn(url=REDIS_URL, key_prefix=prefix, lease_seconds=0.6)
+        second = AtomicRedisLockStore(url=REDIS_URL, key_prefix=prefix)
+        async with first.lock("c1"):
+            await asyncio.sleep(0.25)  # the renewer (every 0.2 s) is inside its call
+        started = time.monotonic()
+        async with second.lock("c1"):
+            waited = time.monotonic() - started
+        ended = time.monotonic() - started
+        await asyncio.sleep(0.3)  # the stubborn renewer finds the turn over and stops
+        leases = await second.client.hgetall(first.keys("c1")[2])
+        for s in (first, second):
+            await s.close()
+        return waited, ended if not leases else -1.0
+
+    # Before: the turn never ended (this timed out).
+    waited, ended = run_async(asyncio.wait_for(scenario(), 10))
+    assert waited < 0.3  # the ticket was released, not left to lapse
+    assert ended >= 0  # and the renewer did not put it back

@@ -166,8 +166,8 @@ def test_an_agent_on_either_web_front_sees_a_new_handoff(production) -> None:
             ready.wait(30)
             for line in stream.iter_lines():
                 seen[n].append(line)
-                if sender in line:
-                    return
+                if sender in line or '"delta":true' in line:
+                    return  # (else it reads on until the stack stops under it)
 
     sender = f"prod-human-{uuid.uuid4().hex[:8]}"
     threads = [threading.Thread(target=follow, args=(n,), daemon=True) for n in (1, 2)]

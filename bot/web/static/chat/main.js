@@ -14,6 +14,7 @@ import {
 } from "./handoff.js";
 import { GREETING, SUGGESTIONS } from "./welcome.js";
 import { asksForConsent, consentPanel } from "./consent.js";
+import { MAX_SENDS, Outbox } from "./outbox.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const log = document.getElementById("log");
@@ -59,7 +60,7 @@ async function openSession(fresh) {
 // --- What this tab knows ---------------------------------------------------------------
 let connection = "connecting"; // "connecting" | "connected" | "disconnected" | "unreachable"
 let ready = false; // the server confirmed the session: messages may go out
-const pending = []; // messages the customer sent before that
+let outbox = new Outbox(); // messages sent (or to send) and not yet answered
 let handoff = initialHandoff();
 // The consent choices are the conversation's: the panel asks with its session token.
 const consent = consentPanel(() => sessionToken);
@@ -210,12 +211,33 @@ const socket = io(location.protocol + "//" + host + ":" + config.rasa_port, {
   auth: (callback) => callback({ token: sessionToken }),
 });
 
-function emit(text) {
-  socket.emit("user_uttered", {
-    message: text,
-    session_id: sessionId,
-    customData: identityToken ? { identity_token: identityToken } : {},
-  });
+/** Send one message of the outbox; again, with its id, when the server asks for that. */
+function emit(entry) {
+  if (!outbox.has(entry)) return; // answered meanwhile, or a new conversation began
+  if (entry.sends >= MAX_SENDS) return giveUp(entry);
+  entry.sends += 1;
+  const sentTo = outbox;
+  socket.emit(
+    "user_uttered",
+    {
+      message: entry.text,
+      message_id: entry.id,
+      session_id: sessionId,
+      customData: identityToken ? { identity_token: identityToken } : {},
+    },
+    (ack) => {
+      if (sentTo !== outbox) return;
+      const next = outbox.acknowledged(entry, ack);
+      if (next.action === "resend") setTimeout(() => ready && emit(entry), next.delayMs);
+      else if (next.action === "give_up") giveUp(entry);
+    }
+  );
+}
+
+function giveUp(entry) {
+  outbox.drop(entry);
+  hideTyping();
+  addStatusLine("A message didn't go through: “" + entry.text.slice(0, 60) + "”. Please send it again.");
 }
 
 socket.on("connect", () => {
@@ -226,8 +248,10 @@ socket.on("connect", () => {
 socket.on("session_confirm", (confirmed) => {
   sessionId = typeof confirmed === "string" ? confirmed : sessionId;
   ready = true;
-  // What the customer sent while connecting goes out now, in order.
-  pending.splice(0).forEach(emit);
+  // What the customer sent while connecting, and what was sent but not answered before
+  // the socket dropped (a server restarting), goes out now, in order, each with its id:
+  // the server answers one it already handled from its stored turn.
+  outbox.unanswered().forEach(emit);
 });
 socket.on("disconnect", () => {
   connection = "disconnected";
@@ -256,8 +280,8 @@ function send(text, shown) {
   removeSuggestions();
   addMessage("customer", shown || text);
   showTyping();
-  if (ready) emit(text);
-  else pending.push(text);
+  const entry = outbox.add(text);
+  if (ready) emit(entry);
 }
 
 // --- The page --------------------------------------------------------------------------
@@ -276,6 +300,7 @@ input.addEventListener("keydown", (event) => {
 
 document.getElementById("new-conversation").addEventListener("click", () => {
   handoff = initialHandoff();
+  outbox = new Outbox(); // the old conversation's messages stay with it
   hideTyping();
   renderStatus();
   consent.reset();
