@@ -26,6 +26,7 @@ METADATA_IDENTITY_PROOF = "identity_proof"
 # The ids of the messages one merged turn answers (bot.channels.coalescer): a message
 # sent again with one of them is answered from the stored turn (bot.replayed_turns).
 METADATA_MESSAGE_IDS = "message_ids"
+MERGE_SEPARATOR = "\n"  # between the texts of messages merged into one turn
 PROOF_PHONE = "phone"  # the SMS or WhatsApp sender's number, as the platform signed it
 SESSION_STARTED_METADATA = "session_started_metadata"  # Rasa's built-in slot
 

@@ -19,7 +19,12 @@ T = TypeVar("T")
 async def within(awaitable: Awaitable[T], seconds: float) -> T:
     """The result of `awaitable`, or `asyncio.TimeoutError` after `seconds`."""
     task = asyncio.ensure_future(awaitable)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:  # the caller was cancelled: so is the call
+        task.cancel()
+        task.add_done_callback(_retrieve)
+        raise
     if not done:
         task.cancel()
         task.add_done_callback(_retrieve)

@@ -205,6 +205,7 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
         self.queue = queue
         self._connection: Any = None
         self._channel: Any = None
+        self._publishing: asyncio.Lock | None = None  # made on the broker's own loop
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -228,9 +229,18 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="rabbit-broker", daemon=True).start()
                 self._event_loop = loop
+                self._publishing = None  # a lock of the loop before would not serve
             return self._event_loop
 
     async def _publish(self, bodies: Sequence[str]) -> None:
+        # One publish at a time: one left behind by `deliver` (stalled) must not share
+        # or reset the channel of the next.
+        if self._publishing is None:
+            self._publishing = asyncio.Lock()
+        async with self._publishing:
+            await self._publish_now(bodies)
+
+    async def _publish_now(self, bodies: Sequence[str]) -> None:
         import aio_pika
 
         if self._channel is None or self._channel.is_closed:
@@ -245,15 +255,17 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
         try:
             for body in bodies:
                 # Returns once RabbitMQ confirmed the message (publisher confirms).
-                await self._channel.default_exchange.publish(
-                    aio_pika.Message(
-                        body.encode(),
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        content_type="application/json",
+                await within(
+                    self._channel.default_exchange.publish(
+                        aio_pika.Message(
+                            body.encode(),
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                            content_type="application/json",
+                        ),
+                        routing_key=self.queue,
+                        mandatory=True,
                     ),
-                    routing_key=self.queue,
-                    mandatory=True,
-                    timeout=CALL_TIMEOUT_SECONDS,
+                    CALL_TIMEOUT_SECONDS,
                 )
         except Exception:
             self._channel = None  # opened again at the next try
@@ -265,11 +277,14 @@ class RabbitBroker(EventBroker):  # type: ignore[misc]
         try:
             future.result(timeout=30 + len(bodies))
         except concurrent.futures.TimeoutError:
-            # A connection that stalled without a word: the next try opens a new one
-            # (else every later try would wait on the same dead channel).
+            # Each call has a deadline (`within`), so this is a batch too slow to
+            # confirm: the next try opens a new connection rather than wait on this one.
             future.cancel()
-            self._channel = None
+            self._loop().call_soon_threadsafe(self._forget_channel)
             raise
+
+    def _forget_channel(self) -> None:
+        self._channel = None
 
     def publish(self, event: dict[str, Any]) -> None:
         self.deliver([json.dumps(event, separators=(",", ":"), default=str)])

@@ -43,7 +43,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 
 from bot.channels.guard import Rejection
-from core.constants import METADATA_MESSAGE_IDS
+from bot.replayed_turns import PARTS_ATTRIBUTE
+from core.constants import MERGE_SEPARATOR, METADATA_MESSAGE_IDS
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 MAX_QUEUED_MESSAGES = 20
 # How long a turn waits for `prepare` before it runs anyway.
 PREPARE_TIMEOUT_S = 10.0
-MERGE_SEPARATOR = "\n"
 
 TOO_MANY_MESSAGES = Rejection(
     429,
@@ -223,13 +223,16 @@ def merge(batch: list[_Waiting]) -> UserMessage:
     for waiting in batch:
         metadata.update(waiting.message.metadata or {})
     metadata[METADATA_MESSAGE_IDS] = [w.message.message_id for w in batch]
-    return UserMessage(
+    merged = UserMessage(
         MERGE_SEPARATOR.join(w.message.text or "" for w in batch),
         last.output_channel,
         last.sender_id,
         input_channel=last.input_channel,
         metadata=metadata,
     )
+    # Which text is whose: a message of it answered before is left out of the turn.
+    setattr(merged, PARTS_ATTRIBUTE, [(w.message.message_id, w.message.text or "") for w in batch])
+    return merged
 
 
 def _consume(future: asyncio.Future[UserMessage]) -> None:

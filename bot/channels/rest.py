@@ -13,10 +13,11 @@ A conversation belongs to its session (`bot.channels.trust`): `POST
 carries `Authorization: Bearer <token>`; its `sender` is that session id (or left out).
 Identity comes only from `metadata.identity_token`, signed by the company's website.
 
-A message may carry an id (`"message_id"`, else the `X-Request-ID` header, which the
-production profile's HAProxy sets and keeps when it retries a request on another
-server): a message sent again with the id of one whose turn is stored gets that turn's
-replies, and is not stored or run again (`bot.replayed_turns`). A client that got no
+A message may carry an id (`"message_id"`, else the `Idempotency-Key` header, which
+the production profile's HAProxy sets when a request has none, and keeps when it
+retries the request on another server): a message sent again with the id of one whose
+turn is stored gets that turn's replies, and is not stored or run again
+(`bot.replayed_turns`). A client that got no
 answer (a broken connection, a 502) sends its message again with the same id.
 """
 
@@ -42,7 +43,7 @@ from core.json_body import JSONBodyError, read_json
 
 logger = logging.getLogger(__name__)
 EXAMPLE_BODY = '{"sender": "customer-42", "message": "hi"}'
-REQUEST_ID_HEADER = "x-request-id"  # the message's id when the body names none
+IDEMPOTENCY_HEADER = "idempotency-key"  # the message's id when the body names none
 RETRY_AFTER_S = 2
 
 
@@ -97,7 +98,7 @@ class SupportRestInput(RestInput):
                 "",
             )
         body.setdefault("sender", session_id)
-        body.setdefault("message_id", request.headers.get(REQUEST_ID_HEADER))
+        body.setdefault("message_id", request.headers.get(IDEMPOTENCY_HEADER))
         rejection = (
             self.guard.check_sender(body.get("sender"))
             or self.guard.check_message_id(body.get("message_id"))

@@ -15,7 +15,8 @@ channel. Same events and payloads as Rasa's `socketio` channel; what differs:
   restarting): then it sends the message again with the same id, and a message whose
   turn was stored is answered from that turn, never run twice (`bot.replayed_turns`).
   The web chat does so, and sends again what was unanswered when its socket dropped. A
-  failed message without an id gets "please send it again" as a reply.
+  message without an id that failed, or one that failed for another reason, gets
+  "please send it again" as a reply (and is acknowledged as refused).
 - A closed websocket ends its request quietly (see `EngineIOBlueprint`).
 - A socket connects only with a session token (`auth: {token}`, issued by the web
   front's `POST /api/chat/session`) and is bound to that token's conversation:
@@ -25,6 +26,7 @@ channel. Same events and payloads as Rasa's `socketio` channel; what differs:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,7 +40,7 @@ from socketio import AsyncServer
 
 from bot.channels.coalescer import MessageCoalescer, prepare_turn
 from bot.channels.guard import MessageGuard, Rejection, has_content
-from bot.channels.rest import RETRY_AFTER_S, client_address
+from bot.channels.rest import RETRY_AFTER_S, client_address, is_outage
 from bot.channels.trust import ChannelTrust
 from core.constants import INTENT_GREET, RETRY_PROMPT
 from core.json_body import JSONBodyError, read_json
@@ -212,15 +214,18 @@ class SupportSocketIOInput(SocketIOInput):
                 await reply(sender, turn)
                 return REFUSED
             try:
-                await turn
-            except Exception:
+                # Shielded: the turn may answer other messages too (merged, or this one
+                # sent again), so this handler's end must not cancel it.
+                await asyncio.shield(turn)
+            except Exception as e:
                 logger.exception("socketio: handling a message of %s failed", sender)
-                if message_id is None:  # a widget that cannot send it again by itself
-                    output = SocketIOOutput(sio, self.bot_message_evt)
-                    await output.send_text_message(sender, RETRY_PROMPT)
-                # A client that gave the message an id sends it again, with that id
-                # (answered once however often it arrives: bot.replayed_turns).
-                return {"status": "failed", "retry_after": RETRY_AFTER_S}
+                if message_id is not None and is_outage(e):
+                    # Nothing was stored: the client sends it again, with its id
+                    # (answered once however often it arrives: bot.replayed_turns).
+                    return {"status": "failed", "retry_after": RETRY_AFTER_S}
+                output = SocketIOOutput(sio, self.bot_message_evt)
+                await output.send_text_message(sender, RETRY_PROMPT)
+                return REFUSED
             return ANSWERED
 
         @sio.on(self.user_message_evt, namespace=self.namespace)

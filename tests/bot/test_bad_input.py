@@ -103,7 +103,7 @@ def post(stack, sender: str, **kwargs) -> httpx.Response:
         (
             {
                 "json": {"sender": "{sender}", "message": "hi"},
-                "headers": {"x-request-id": "r" * 129},
+                "headers": {"idempotency-key": "r" * 129},
             },
             400,
             "invalid_message_id",

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
-from bot.replayed_turns import stored_replies
+from bot.channels.coalescer import merge
+from bot.replayed_turns import keep_only, message_ids, stored_replies, unanswered
 from core.constants import METADATA_MESSAGE_IDS
 from tests.conftest import RestChat, tracker_of
 
@@ -23,6 +25,8 @@ def test_the_replies_after_the_user_event_with_the_id_are_found() -> None:
         BotUttered("About two and three"),
         BotUttered("Anything else?"),
         UserUttered("agent, please", message_id="d"),  # an agent holds it: no reply
+        ActionExecuted("action_listen"),  # the turn ended
+        BotUttered("Ava joined."),  # an agent's message after it: not the turn's reply
     ]
     first = stored_replies(events, {"a"})
     assert [(r["text"], r["buttons"]) for r in first] == [
@@ -36,6 +40,26 @@ def test_the_replies_after_the_user_event_with_the_id_are_found() -> None:
     assert stored_replies(events, {"d"}) == []
     assert stored_replies(events, {"never-sent"}) is None
     assert stored_replies(events, set()) is None
+
+
+def test_a_merged_message_runs_with_the_messages_not_answered_before_only() -> None:
+    # The web chat sent A again after a reconnect (its acknowledgement was lost), and C,
+    # new, was merged with it: A is left out, C is not lost.
+    class Waiting:
+        def __init__(self, text: str, message_id: str) -> None:
+            self.message = UserMessage(text, CollectingOutputChannel(), "s1", message_id=message_id)
+
+    merged = merge([Waiting("where is my order?", "A"), Waiting("and my refund?", "C")])
+    assert message_ids(merged) == ["A", "C"]
+    stored = [UserUttered("where is my order?", message_id="A"), BotUttered("It ships today.")]
+    left = unanswered(merged, stored)
+    assert left == ["C"]
+    keep_only(merged, left)
+    assert merged.text == "and my refund?"
+    assert message_ids(merged) == ["C"]
+    assert merged.metadata[METADATA_MESSAGE_IDS] == ["C"]
+    assert unanswered(merged, [*stored, UserUttered("and my refund?", message_id="C")]) == []
+    assert unanswered(UserMessage("hi", message_id="B"), stored) == ["B"]
 
 
 def user_events(stack, sender: str) -> list[str]:
@@ -65,12 +89,10 @@ def test_a_message_sent_again_with_its_id_gets_the_same_replies_once_stored(
     assert user_events(stack, chat.sender) == ["where is my order?"] * 2
 
 
-def test_the_load_balancers_request_id_counts_when_the_body_names_none(
-    stack, chat: RestChat
-) -> None:
-    request_id = uuid.uuid4().hex  # HAProxy's, kept when it retries on another server
-    first = send(chat, "hello", headers={"X-Request-ID": request_id})
-    again = send(chat, "hello", headers={"X-Request-ID": request_id})
+def test_the_idempotency_key_header_counts_when_the_body_names_none(stack, chat: RestChat) -> None:
+    request_id = uuid.uuid4().hex  # the client's, or HAProxy's (kept when it retries)
+    first = send(chat, "hello", headers={"Idempotency-Key": request_id})
+    again = send(chat, "hello", headers={"Idempotency-Key": request_id})
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert user_events(stack, chat.sender) == ["hello"]

@@ -41,6 +41,8 @@ test("a failed message is sent again after the server's delay, with the same id"
   assert.equal(box.acknowledged(entry, { status: "failed" }).delayMs, DEFAULT_RETRY_MS);
   assert.equal(box.acknowledged(entry, { status: "failed", retry_after: "x" }).delayMs, DEFAULT_RETRY_MS);
   assert.equal(box.acknowledged(entry, { status: "failed", retry_after: 3600 }).delayMs, 30000);
+  // No acknowledgement in time (the page says so itself): sent again at once.
+  assert.equal(box.acknowledged(entry, { status: "failed", retry_after: 0 }).delayMs, 0);
 });
 
 test("after MAX_SENDS failed sends the message is given up", () => {

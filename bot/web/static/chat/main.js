@@ -14,7 +14,7 @@ import {
 } from "./handoff.js";
 import { GREETING, SUGGESTIONS } from "./welcome.js";
 import { asksForConsent, consentPanel } from "./consent.js";
-import { MAX_SENDS, Outbox } from "./outbox.js";
+import { ACK_TIMEOUT_MS, MAX_SENDS, Outbox } from "./outbox.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const log = document.getElementById("log");
@@ -213,11 +213,14 @@ const socket = io(location.protocol + "//" + host + ":" + config.rasa_port, {
 
 /** Send one message of the outbox; again, with its id, when the server asks for that. */
 function emit(entry) {
-  if (!outbox.has(entry)) return; // answered meanwhile, or a new conversation began
+  if (!outbox.has(entry) || entry.inFlight) return; // answered, or on its way already
   if (entry.sends >= MAX_SENDS) return giveUp(entry);
   entry.sends += 1;
+  entry.inFlight = true;
   const sentTo = outbox;
-  socket.emit(
+  // No acknowledgement in time (a socket that died with the message on it) counts as a
+  // failure: sent again, with its id.
+  socket.timeout(ACK_TIMEOUT_MS).emit(
     "user_uttered",
     {
       message: entry.text,
@@ -225,9 +228,10 @@ function emit(entry) {
       session_id: sessionId,
       customData: identityToken ? { identity_token: identityToken } : {},
     },
-    (ack) => {
-      if (sentTo !== outbox) return;
-      const next = outbox.acknowledged(entry, ack);
+    (error, ack) => {
+      entry.inFlight = false;
+      if (sentTo !== outbox || !outbox.has(entry)) return; // a new conversation, or given up
+      const next = outbox.acknowledged(entry, error ? { status: "failed", retry_after: 0 } : ack);
       if (next.action === "resend") setTimeout(() => ready && emit(entry), next.delayMs);
       else if (next.action === "give_up") giveUp(entry);
     }

@@ -7,6 +7,9 @@
 
 export const MAX_SENDS = 5; // then the customer is asked to send it again themselves
 export const DEFAULT_RETRY_MS = 2000;
+// How long the server may take to acknowledge a message (a turn takes a second or two;
+// one waiting for its conversation's previous turns, longer); then it is sent again.
+export const ACK_TIMEOUT_MS = 30000;
 
 /** A new message id: a UUID where the browser has one (secure pages), else random. */
 export function newMessageId() {
@@ -25,7 +28,7 @@ export class Outbox {
 
   /** A message the customer typed: to be sent. */
   add(text) {
-    const entry = { id: this.makeId(), text, sends: 0 };
+    const entry = { id: this.makeId(), text, sends: 0, inFlight: false };
     this.entries.push(entry);
     return entry;
   }
@@ -44,7 +47,7 @@ export class Outbox {
     if (ack && ack.status === "failed") {
       if (entry.sends < MAX_SENDS) {
         const seconds = Number(ack.retry_after);
-        const delayMs = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_RETRY_MS;
+        const delayMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_RETRY_MS;
         return { action: "resend", delayMs: Math.min(delayMs, 30000) };
       }
       this.drop(entry);
