@@ -221,6 +221,7 @@ class Counts:
     dropped: int
     errors: int
     events_stored: int
+    events_published: int
     events_consumed: int
     lost: int
     duplicated: int
@@ -231,15 +232,16 @@ class Counts:
             f"{fault:<20} messages {self.messages:4d}: replied {self.replied}, "
             f"still 'send it again' {self.retry} (sent again {self.resent}), dropped "
             f"{self.dropped}, errors {self.errors} | "
-            f"events stored "
-            f"{self.events_stored}, consumed {self.events_consumed}, lost {self.lost}, "
+            f"events stored {self.events_stored}, published {self.events_published}, "
+            f"consumed {self.events_consumed}, lost {self.lost}, "
             f"duplicated {self.duplicated} | out of order {len(self.out_of_order)}"
         )
 
 
-def settle(profile: Profile, senders: list[str], timeout: float = 90.0) -> tuple[list, set]:
+def settle(profile: Profile, senders: list[str], timeout: float = 90.0) -> tuple[list, int, set]:
     """Wait until the outbox is empty and the facts hold every stored event id; the
-    stored rows of `senders` and the consumed ids."""
+    stored rows of `senders`, how many of their events are still in the outbox (not yet
+    published to RabbitMQ), and the consumed ids."""
     tracker, store = sa.create_engine(profile.tracker_url), sa.create_engine(profile.store_url)
     deadline = time.monotonic() + timeout
     try:
@@ -251,7 +253,10 @@ def settle(profile: Profile, senders: list[str], timeout: float = 90.0) -> tuple
                     ),
                     {"s": senders},
                 ).all()
-                waiting = c.execute(sa.text("SELECT count(*) FROM event_outbox")).scalar()
+                waiting = c.execute(
+                    sa.text("SELECT count(*) FROM event_outbox WHERE sender_id = ANY(:s)"),
+                    {"s": senders},
+                ).scalar()
             ids = {json.loads(r.data).get("event_id") for r in rows} - {None}
             with store.connect() as c:
                 consumed = {
@@ -262,7 +267,7 @@ def settle(profile: Profile, senders: list[str], timeout: float = 90.0) -> tuple
                     )
                 }
             if (not waiting and consumed == ids) or time.monotonic() > deadline:
-                return rows, consumed
+                return rows, int(waiting or 0), consumed
             time.sleep(1.0)
     finally:
         tracker.dispose()
@@ -289,7 +294,7 @@ def facts_turns(profile: Profile, senders: list[str]) -> dict[str, int]:
 
 def check(profile: Profile, load: Load) -> Counts:
     senders = sorted(load.sent)
-    rows, consumed = settle(profile, senders)
+    rows, unpublished, consumed = settle(profile, senders)
     stored: dict[str, list[str]] = {s: [] for s in senders}
     ids = set()
     for row in rows:
@@ -328,6 +333,7 @@ def check(profile: Profile, load: Load) -> Counts:
         dropped=outcomes[DROPPED],
         errors=outcomes[ERROR],
         events_stored=len(ids),
+        events_published=len(ids) - unpublished,
         events_consumed=len(consumed),
         lost=len(ids - consumed),
         duplicated=duplicated,
@@ -356,4 +362,4 @@ def test_nothing_lost_nothing_doubled(profile: Profile, fault: str) -> None:
     assert counts.dropped == 0 and counts.retry == 0, (counts.line(fault), load.dropped)
     assert counts.out_of_order == [], counts.out_of_order[:3]
     assert counts.lost == 0 and counts.duplicated == 0, counts.line(fault)
-    assert counts.events_consumed == counts.events_stored > 0
+    assert counts.events_consumed == counts.events_published == counts.events_stored > 0
