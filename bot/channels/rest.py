@@ -17,8 +17,8 @@ A message may carry an id (`"message_id"`, else the `Idempotency-Key` header, wh
 the production profile's HAProxy sets when a request has none, and keeps when it
 retries the request on another server): a message sent again with the id of one whose
 turn is stored gets that turn's replies, and is not stored or run again
-(`bot.replayed_turns`). A client that got no
-answer (a broken connection, a 502) sends its message again with the same id.
+(`bot.replayed_turns`). A client that got no answer (a broken connection, a 502, a 503
+with `Retry-After`) sends its message again with the same id.
 """
 
 from __future__ import annotations
